@@ -74,7 +74,9 @@ func DecodeBins(data []byte) (map[string]any, error) {
 }
 
 // binDecoder decodes bin values with the depth limit of checkValue: a bin's
-// value is at depth 0, the elements of a list or map one deeper.
+// value is at depth 0, the elements of a list or map one deeper. The
+// decoder reads r directly (a bytes.Reader needs no buffer), so r.Len() is
+// what remains of the input and bounds every length the input claims.
 type binDecoder struct {
 	r   *bytes.Reader
 	dec *msgpack.Decoder
@@ -95,7 +97,7 @@ func (d binDecoder) decodeValue(depth int) (any, error) {
 	case msgpcode.IsFixedMap(c) || c == msgpcode.Map16 || c == msgpcode.Map32:
 		return d.decodeMap(depth)
 	case msgpcode.IsBin(c):
-		return d.dec.DecodeBytes()
+		return d.decodeBytes()
 	case msgpcode.IsExt(c):
 		return nil, fmt.Errorf("%w: unsupported msgpack extension", ErrInvalid)
 	}
@@ -108,7 +110,8 @@ func (d binDecoder) decodeList(depth int) ([]any, error) {
 		return nil, err
 	}
 	if n > d.r.Len() {
-		return nil, fmt.Errorf("%w: list of %d elements in %d bytes", ErrInvalid, n, d.r.Len())
+		return nil, fmt.Errorf("%w: list of %d elements with %d bytes left",
+			ErrInvalid, n, d.r.Len())
 	}
 	list := make([]any, n)
 	for i := range list {
@@ -119,6 +122,24 @@ func (d binDecoder) decodeList(depth int) ([]any, error) {
 	return list, nil
 }
 
+// decodeBytes reads a bin value. msgpack's own DecodeBytes allocates the
+// length the input claims before reading, up to 4 GiB.
+func (d binDecoder) decodeBytes() ([]byte, error) {
+	n, err := d.dec.DecodeBytesLen()
+	if err != nil {
+		return nil, err
+	}
+	if n > d.r.Len() {
+		return nil, fmt.Errorf("%w: bytes value of %d bytes with %d left",
+			ErrInvalid, n, d.r.Len())
+	}
+	b := make([]byte, n)
+	if err := d.dec.ReadFull(b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
 // decodeMap decodes a map whose values are at depth+1; nil decodes as nil.
 func (d binDecoder) decodeMap(depth int) (map[string]any, error) {
 	n, err := d.dec.DecodeMapLen()
@@ -126,7 +147,8 @@ func (d binDecoder) decodeMap(depth int) (map[string]any, error) {
 		return nil, err
 	}
 	if n > d.r.Len()/2 {
-		return nil, fmt.Errorf("%w: map of %d entries in %d bytes", ErrInvalid, n, d.r.Len())
+		return nil, fmt.Errorf("%w: map of %d entries with %d bytes left",
+			ErrInvalid, n, d.r.Len())
 	}
 	m := make(map[string]any, n)
 	for range n {

@@ -184,7 +184,8 @@ func TestEncodeBinsRejects(t *testing.T) {
 		bins map[string]any
 		want string
 	}{
-		{"struct", map[string]any{"p": point{1}}, `bin "p": invalid record: unsupported value type`},
+		{"struct", map[string]any{"p": point{1}},
+			`bin "p": invalid record: unsupported value type`},
 		{"pointer", map[string]any{"p": new(int)}, "unsupported value type *int"},
 		{"typed map", map[string]any{"m": map[string]int{"a": 1}}, "unsupported value type"},
 		{"typed slice", map[string]any{"s": []string{"a"}}, "unsupported value type []string"},
@@ -252,6 +253,7 @@ func TestDecodeBinsRejects(t *testing.T) {
 		{"huge map", []byte{0x81, 0xa1, 'a', 0xdf, 0xff, 0xff, 0xff, 0xff}, true},
 		{"huge top map", []byte{0xdf, 0xff, 0xff, 0xff, 0xff}, true},
 		{"huge list", []byte{0x81, 0xa1, 'a', 0xdd, 0xff, 0xff, 0xff, 0xff}, true},
+		{"huge bytes", []byte{0x81, 0xa1, 'a', 0xc6, 0xe3, 0xcc, 0xf9, 0x0c, 0x00}, true},
 		{"huge string", []byte{0x81, 0xa1, 'a', 0xdb, 0xff, 0xff, 0xff, 0xff}, false},
 		{"too deep", deep, true},
 		{"oversized", append([]byte{0x80}, make([]byte, record.MaxBinsLen)...), true},

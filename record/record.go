@@ -7,6 +7,7 @@ package record
 import (
 	"errors"
 	"fmt"
+	"math"
 )
 
 // RegionID names the region where a version was written. Valid IDs are
@@ -58,6 +59,10 @@ const (
 	MaxNameLen = 63
 	MaxKeyLen  = 1024
 	MaxBinsLen = 512 << 10
+	// MaxLUT is the latest last-update time a version may carry, in the
+	// year 2116. The hybrid clock adopts every LUT it sees, so one far
+	// beyond it would leave no room for later writes to sort after it.
+	MaxLUT LUT = math.MaxInt64 / 2
 )
 
 // Sentinel errors of record validation, matched with errors.Is.
@@ -77,6 +82,9 @@ func (v *Version) Validate() error {
 	}
 	if err := checkName("key", v.Key, MaxKeyLen, false); err != nil {
 		return err
+	}
+	if v.LUT <= 0 || v.LUT > MaxLUT {
+		return fmt.Errorf("%w: last-update time %d outside 1-%d", ErrInvalid, v.LUT, MaxLUT)
 	}
 	if v.Origin == 0 {
 		return fmt.Errorf("%w: origin is 0", ErrInvalid)

@@ -28,7 +28,9 @@ func TestVersionValidateAccepts(t *testing.T) {
 		{"longest namespace", func(v *record.Version) {
 			v.Namespace = strings.Repeat("n", record.MaxNameLen)
 		}},
-		{"longest set", func(v *record.Version) { v.Set = strings.Repeat("s", record.MaxNameLen) }},
+		{"longest set", func(v *record.Version) {
+			v.Set = strings.Repeat("s", record.MaxNameLen)
+		}},
 		{"longest key", func(v *record.Version) { v.Key = strings.Repeat("k", record.MaxKeyLen) }},
 		{"largest bins", func(v *record.Version) { v.Bins = make([]byte, record.MaxBinsLen) }},
 		{"tombstone without bins", func(v *record.Version) { v.Tombstone, v.Bins = true, nil }},
@@ -61,14 +63,17 @@ func TestVersionValidateRejects(t *testing.T) {
 		{"long set", func(v *record.Version) {
 			v.Set = strings.Repeat("s", record.MaxNameLen+1)
 		}, "set of 64 bytes exceeds 63"},
-		{"zero byte in set", func(v *record.Version) { v.Set = "\x00" }, "set contains a zero byte"},
+		{"zero byte in set", func(v *record.Version) { v.Set = "\x00" },
+			"set contains a zero byte"},
 		{"empty key", func(v *record.Version) { v.Key = "" }, "empty key"},
 		{"long key", func(v *record.Version) {
 			v.Key = strings.Repeat("k", record.MaxKeyLen+1)
 		}, "key of 1025 bytes exceeds 1024"},
-		{"zero byte in key", func(v *record.Version) { v.Key = "a\x00b" }, "key contains a zero byte"},
+		{"zero byte in key", func(v *record.Version) { v.Key = "a\x00b" },
+			"key contains a zero byte"},
 		{"origin 0", func(v *record.Version) { v.Origin = 0 }, "origin is 0"},
-		{"tombstone with bins", func(v *record.Version) { v.Tombstone = true }, "tombstone with bins"},
+		{"tombstone with bins", func(v *record.Version) { v.Tombstone = true },
+			"tombstone with bins"},
 		{"oversized bins", func(v *record.Version) {
 			v.Bins = make([]byte, record.MaxBinsLen+1)
 		}, "bins of 524289 bytes exceed 524288"},
