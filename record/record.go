@@ -98,6 +98,12 @@ func (v *Version) Validate() error {
 	return nil
 }
 
+// CheckNamespace checks a namespace name alone, by the rules Validate
+// applies to a version's namespace.
+func CheckNamespace(ns string) error {
+	return checkName("namespace", ns, MaxNameLen, false)
+}
+
 func checkName(what, s string, max int, emptyOK bool) error {
 	if s == "" && !emptyOK {
 		return fmt.Errorf("%w: empty %s", ErrInvalid, what)
