@@ -70,6 +70,10 @@ func (c *checker) absentOrOK(path string) bool {
 	return c.given.absent(path) || c.given.ok(path)
 }
 
+// reservedRegion is the one name a region cannot take: its subjects would
+// be those of the dead-letter streams.
+const reservedRegion = "dlq"
+
 // name checks a required region or namespace name.
 func (c *checker) name(path, kind, value string) bool {
 	if !c.required(path, value) {
@@ -98,7 +102,10 @@ func (c *checker) checkRegions() {
 			c.regions[r.Name] = true
 		}
 
-		if c.name(join(p, "name"), "region", r.Name) {
+		if r.Name == reservedRegion {
+			c.addf(join(p, "name"), "region name %q is reserved: dead letters use "+
+				"subjects xdrd.dlq.>", r.Name)
+		} else if c.name(join(p, "name"), "region", r.Name) {
 			c.validRegions[r.Name] = true
 			if j, dup := names[r.Name]; dup {
 				c.addf(join(p, "name"), "duplicate region name %q (also regions[%d])", r.Name, j)

@@ -76,6 +76,10 @@ func TestProblems(t *testing.T) {
 			[]string{`topology.yaml: namespaces[0].name: invalid namespace name "my ns": ` +
 				`names must match ^[a-z0-9][a-z0-9_-]{0,63}$ to be usable as NATS ` +
 				`subject tokens and in stream names`}},
+		{"reserved region name", "regions: [{name: dlq, id: 1}, {name: b, id: 2}]\n" +
+			"namespaces: [{name: ns}]",
+			[]string{`topology.yaml: regions[0].name: region name "dlq" is reserved: ` +
+				`dead letters use subjects xdrd.dlq.>`}},
 		{"duplicate namespace", twoRegions + "namespaces: [{name: ns}, {name: ns}]",
 			[]string{`topology.yaml: namespaces[1].name: duplicate namespace name "ns" ` +
 				`(also namespaces[0])`}},
