@@ -1,0 +1,181 @@
+// Package applier consumes one link — a source region's stream, through the
+// durable consumer named after this region — and writes what it carries
+// into the local store, keeping whichever version wins by the namespace's
+// conflict policy. A message is acknowledged only after the store has
+// durably applied it, so a crash at any point redelivers rather than loses.
+package applier
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+	"golang.org/x/time/rate"
+
+	"github.com/xdrd/xdrd/conflict"
+	"github.com/xdrd/xdrd/frame"
+	"github.com/xdrd/xdrd/record"
+	"github.com/xdrd/xdrd/store"
+)
+
+// Source is where a link's frames come from. transport.Conn implements it.
+type Source interface {
+	EnsureConsumer(ctx context.Context, source, dest string, filter []string) (jetstream.Consumer, error)
+	DeadLetter(ctx context.Context, msg jetstream.Msg, reason string) error
+}
+
+// Namespace is what the applier needs to know of a namespace shipped on
+// this link.
+type Namespace struct {
+	Policy conflict.Policy
+	Shards int
+}
+
+// Config describes one link, seen from its destination.
+type Config struct {
+	Region   string // this region, the link's destination
+	RegionID record.RegionID
+	Source   string
+	SourceID record.RegionID
+	// Namespaces lists those the source ships to this region.
+	Namespaces map[string]Namespace
+	// Known reports whether a namespace exists in the topology at all. A
+	// frame of a known namespace that is not for this region is skipped; a
+	// frame of an unknown one is rejected.
+	Known func(ns string) bool
+	// Forward accepts versions whose origin is not the source: the source
+	// forwards them on this link.
+	Forward bool
+
+	MaxFrame int           // bytes; default frame.DefaultMaxSize
+	MaxBatch int           // messages per store apply; default 64
+	Rate     int           // records per second; 0 is unlimited
+	Retry    time.Duration // wait after a failure; default 500ms
+}
+
+// Applier applies one link.
+type Applier struct {
+	cfg     Config
+	store   store.Store
+	src     Source
+	metrics *Metrics
+	log     *zap.Logger
+	limit   *rate.Limiter
+	now     func() time.Time
+
+	mu    sync.Mutex
+	links map[string]*Progress // by namespace
+}
+
+// New returns an applier; Run starts it.
+func New(cfg Config, st store.Store, src Source, m *Metrics, log *zap.Logger) *Applier {
+	if cfg.MaxFrame <= 0 {
+		cfg.MaxFrame = frame.DefaultMaxSize
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 64
+	}
+	if cfg.Retry <= 0 {
+		cfg.Retry = 500 * time.Millisecond
+	}
+	a := &Applier{
+		cfg: cfg, store: st, src: src, metrics: m, now: time.Now,
+		log:   log.With(zap.String("source-region", cfg.Source)),
+		links: make(map[string]*Progress),
+	}
+	if cfg.Rate > 0 {
+		a.limit = rate.NewLimiter(rate.Limit(cfg.Rate), max(cfg.Rate/10, frameRecordsMax))
+	}
+	return a
+}
+
+// frameRecordsMax is the burst the rate limiter must allow: one whole batch
+// of records has to pass at once.
+const frameRecordsMax = 4096
+
+// Run applies the link until ctx ends, reconnecting after failures.
+func (a *Applier) Run(ctx context.Context) error {
+	a.log.Info("applier started")
+	defer a.log.Info("applier stopped")
+
+	for {
+		err := a.runOnce(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		a.log.Warn("applying interrupted, retrying", zap.Error(err))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(a.cfg.Retry):
+		}
+	}
+}
+
+func (a *Applier) runOnce(ctx context.Context) error {
+	cons, err := a.src.EnsureConsumer(ctx, a.cfg.Source, a.cfg.Region, nil)
+	if err != nil {
+		return fmt.Errorf("consumer of %s: %w", a.cfg.Source, err)
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(4 * a.cfg.MaxBatch))
+	if err != nil {
+		return fmt.Errorf("consume %s: %w", a.cfg.Source, err)
+	}
+	defer it.Stop()
+
+	msgs := make(chan jetstream.Msg, a.cfg.MaxBatch)
+	failed := make(chan error, 1)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() { pump(it, msgs, failed, done) })
+	defer wg.Wait()
+	defer close(done)
+	defer it.Stop()
+
+	batch := make([]jetstream.Msg, 0, a.cfg.MaxBatch)
+	for {
+		select {
+		case m := <-msgs:
+			batch = append(batch, m)
+		case err := <-failed:
+			return err
+		case <-ctx.Done():
+			return nil
+		}
+	more:
+		for len(batch) < a.cfg.MaxBatch {
+			select {
+			case m := <-msgs:
+				batch = append(batch, m)
+			default:
+				break more
+			}
+		}
+		if err := a.handle(ctx, batch); err != nil {
+			return err
+		}
+		clear(batch)
+		batch = batch[:0]
+	}
+}
+
+// pump moves messages from the iterator to a channel so that the applier
+// can take whatever has arrived as one batch.
+func pump(it jetstream.MessagesContext, msgs chan<- jetstream.Msg, failed chan<- error,
+	done <-chan struct{}) {
+	for {
+		m, err := it.Next()
+		if err != nil {
+			failed <- err
+			return
+		}
+		select {
+		case msgs <- m:
+		case <-done:
+			return
+		}
+	}
+}

@@ -1,0 +1,201 @@
+package applier
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/xdrd/xdrd/conflict"
+	"github.com/xdrd/xdrd/frame"
+	"github.com/xdrd/xdrd/record"
+	"github.com/xdrd/xdrd/transport"
+)
+
+// Reasons a frame is rejected, beyond the decoder's own (frame.Reason).
+const (
+	reasonSubject   = "subject"
+	reasonSource    = "source"
+	reasonNamespace = "namespace"
+	reasonShard     = "shard"
+)
+
+// errReject marks a frame that can never be applied: it goes to the
+// dead-letter stream instead of being redelivered.
+var errReject = errors.New("frame rejected")
+
+// accepted is a decoded frame of a batch, with the records to apply.
+type accepted struct {
+	msg     jetstream.Msg
+	frame   *frame.Frame
+	records []record.Version
+}
+
+// handle applies one batch of messages: it rejects bad frames, applies the
+// good ones' records per namespace in one store call each, then
+// acknowledges. A store failure returns an error before any ack, so the
+// batch is delivered again.
+func (a *Applier) handle(ctx context.Context, batch []jetstream.Msg) error {
+	good := make([]accepted, 0, len(batch))
+	work := make(map[string][]record.Version)
+	for _, msg := range batch {
+		acc, reason, err := a.accept(msg)
+		if err != nil {
+			if err := a.reject(ctx, msg, reason, err); err != nil {
+				return err
+			}
+			continue
+		}
+		good = append(good, acc)
+		if acc.frame != nil {
+			work[acc.frame.Namespace] = append(work[acc.frame.Namespace], acc.records...)
+		}
+	}
+
+	for ns, vs := range work {
+		if err := a.apply(ctx, ns, vs); err != nil {
+			// Ask for the batch again soon rather than after the ack wait:
+			// the store may be back in a moment.
+			for _, acc := range good {
+				_ = acc.msg.NakWithDelay(a.cfg.Retry)
+			}
+			return err
+		}
+	}
+
+	for _, acc := range good {
+		if err := acc.msg.Ack(); err != nil {
+			// The store already holds the records: a redelivery is only a
+			// duplicate, so the failed ack is not worth stopping for.
+			a.log.Debug("ack failed", zap.Error(err))
+		}
+		if acc.frame != nil {
+			a.progress(acc.frame.Namespace).observe(acc.frame)
+		}
+	}
+	return nil
+}
+
+// accept decodes and checks one message. It returns the reason and an error
+// for a frame that must be rejected; a frame of a known namespace that is
+// not for this region comes back with a nil frame, to be acked and skipped.
+func (a *Applier) accept(msg jetstream.Msg) (accepted, string, error) {
+	acc := accepted{msg: msg}
+	source, ns, shard, err := transport.ParseSubject(msg.Subject())
+	if err != nil {
+		return acc, reasonSubject, err
+	}
+	if source != a.cfg.Source {
+		return acc, reasonSource, fmt.Errorf("subject names source %q on the link from %q",
+			source, a.cfg.Source)
+	}
+
+	f, err := frame.Decode(msg.Data(), a.cfg.MaxFrame)
+	if err != nil {
+		return acc, frame.Reason(err), err
+	}
+	switch {
+	case f.Source != a.cfg.SourceID:
+		return acc, reasonSource, fmt.Errorf("frame source %d does not match %s (%d)",
+			f.Source, a.cfg.Source, a.cfg.SourceID)
+	case f.Namespace != ns || f.Shard != shard:
+		return acc, reasonSubject, fmt.Errorf("frame for %s shard %d on subject %s",
+			f.Namespace, f.Shard, msg.Subject())
+	}
+
+	cfg, ok := a.cfg.Namespaces[ns]
+	if !ok {
+		if a.cfg.Known != nil && a.cfg.Known(ns) {
+			return acc, "", nil
+		}
+		return acc, reasonNamespace, fmt.Errorf("unknown namespace %q", ns)
+	}
+	if shard >= cfg.Shards {
+		return acc, reasonShard, fmt.Errorf("shard %d of namespace %s with %d shards",
+			shard, ns, cfg.Shards)
+	}
+
+	acc.frame = f
+	acc.records = a.filter(f)
+	return acc, "", nil
+}
+
+// filter drops records that must not be applied here: this region's own
+// versions coming back, and other regions' versions on a link that does not
+// forward.
+func (a *Applier) filter(f *frame.Frame) []record.Version {
+	out := f.Records[:0:0]
+	for _, v := range f.Records {
+		switch {
+		case v.Origin == a.cfg.RegionID:
+			a.metrics.skipped.WithLabelValues(f.Namespace, a.cfg.Source, "own-origin").Inc()
+		case v.Origin != a.cfg.SourceID && !a.cfg.Forward:
+			a.metrics.skipped.WithLabelValues(f.Namespace, a.cfg.Source, "not-forwarded").Inc()
+		default:
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// reject copies a bad frame to the dead-letter stream and terminates it,
+// so it is never delivered again.
+func (a *Applier) reject(ctx context.Context, msg jetstream.Msg, reason string, cause error) error {
+	a.log.Warn("frame rejected", zap.String("reason", reason),
+		zap.String("subject", msg.Subject()), zap.Error(cause))
+	if err := a.src.DeadLetter(ctx, msg, reason); err != nil {
+		return fmt.Errorf("dead-letter frame: %w", err)
+	}
+	a.metrics.rejected.WithLabelValues(a.cfg.Source, reason).Inc()
+	return nil
+}
+
+// apply writes one namespace's records and counts what happened to them.
+func (a *Applier) apply(ctx context.Context, ns string, vs []record.Version) error {
+	if len(vs) == 0 {
+		return nil
+	}
+	if a.limit != nil {
+		if err := a.limit.WaitN(ctx, min(len(vs), a.limit.Burst())); err != nil {
+			return err
+		}
+	}
+	policy := a.cfg.Namespaces[ns].Policy
+	results, err := a.store.Apply(ctx, policy, vs)
+	if err != nil {
+		return fmt.Errorf("apply %d records of %s: %w", len(vs), ns, err)
+	}
+
+	now := a.now().UnixNano()
+	p := a.progress(ns)
+	counts := [conflict.NumOutcomes]int{}
+	for i, res := range results {
+		counts[res.Outcome]++
+		v := &vs[i]
+		if res.Outcome == conflict.Applied {
+			a.metrics.latency.WithLabelValues(ns, a.cfg.Source).
+				Observe(float64(now-int64(v.LUT)) / 1e9)
+		}
+		if res.HadPrevious && res.Outcome != conflict.Duplicate &&
+			conflict.Concurrent(res.Previous, v.Meta) {
+			p.conflicts.Add(1)
+			a.metrics.conflict.WithLabelValues(ns, a.cfg.Source).Inc()
+			a.log.Debug("conflict", zap.String("namespace", ns), zap.String("set", v.Set),
+				zap.String("outcome", res.Outcome.String()), zap.String("policy", policy.String()),
+				zap.Uint64("generation", uint64(v.Generation)), zap.Int64("lut", int64(v.LUT)),
+				zap.Uint8("origin", uint8(v.Origin)),
+				zap.Uint64("stored-generation", uint64(res.Previous.Generation)),
+				zap.Int64("stored-lut", int64(res.Previous.LUT)),
+				zap.Uint8("stored-origin", uint8(res.Previous.Origin)))
+		}
+	}
+	for o, n := range counts {
+		if n > 0 {
+			a.metrics.outcome(ns, a.cfg.Source, conflict.Outcome(o)).Add(float64(n))
+			p.outcomes[o].Add(int64(n))
+		}
+	}
+	return nil
+}
