@@ -1,0 +1,60 @@
+package shipper
+
+import (
+	"time"
+
+	"github.com/xdrd/xdrd/frame"
+	"github.com/xdrd/xdrd/record"
+	"github.com/xdrd/xdrd/store"
+)
+
+// batch collects one shard's changes until it is full by count or bytes or
+// its linger time is up. A later write of a key replaces the earlier one in
+// place: both come from the same change log, so the later is the newer
+// version, and shipping only it is what the destination would keep anyway.
+type batch struct {
+	first    store.Cursor
+	records  []record.Version
+	index    map[string]int // set + "\x00" + key → position in records
+	bytes    int
+	deadline time.Time
+}
+
+func newBatch() *batch {
+	return &batch{index: make(map[string]int)}
+}
+
+func (b *batch) empty() bool {
+	return len(b.records) == 0
+}
+
+// add puts a change in the batch and reports whether it replaced an
+// earlier write of the same key.
+func (b *batch) add(c *store.Change, now time.Time, linger time.Duration) (coalesced bool) {
+	if b.empty() {
+		b.first = c.Seq
+		b.deadline = now.Add(linger)
+	}
+	id := c.Set + "\x00" + c.Key
+	size := frame.EncodedSize(&c.Version)
+	if i, ok := b.index[id]; ok {
+		b.bytes += size - frame.EncodedSize(&b.records[i])
+		b.records[i] = c.Version
+		return true
+	}
+	b.index[id] = len(b.records)
+	b.records = append(b.records, c.Version)
+	b.bytes += size
+	return false
+}
+
+// reset empties the batch for reuse. Its frame is already encoded, so the
+// records' memory can be reused.
+func (b *batch) reset() {
+	clear(b.records)
+	b.records = b.records[:0]
+	clear(b.index)
+	b.bytes = 0
+	b.first = 0
+	b.deadline = time.Time{}
+}

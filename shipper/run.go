@@ -1,0 +1,265 @@
+package shipper
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/xdrd/xdrd/frame"
+	"github.com/xdrd/xdrd/record"
+	"github.com/xdrd/xdrd/store"
+	"github.com/xdrd/xdrd/transport"
+)
+
+// drainTimeout bounds how long a stopping shipper waits for the acks of
+// frames already published, so that their checkpoints are kept.
+const drainTimeout = 5 * time.Second
+
+// pending is a published frame waiting for its ack.
+type pending struct {
+	future jetstream.PubAckFuture
+	shard  int
+	last   store.Cursor
+	count  int
+}
+
+// run is the state of one pass from the checkpoints forward; a failure
+// throws it away and a new pass starts from the committed checkpoints.
+type run struct {
+	*Shipper
+	cursors  []store.Cursor // per shard: every change <= it is in a published frame
+	batches  []*batch
+	lastSent []time.Time
+	pos      store.Cursor // the highest change read from the log
+	scan     int          // frames sent by a recovery scan, for their message IDs
+	inflight chan pending
+}
+
+func (s *Shipper) runOnce(ctx context.Context) error {
+	acks, cancelAcks := context.WithCancelCause(context.Background())
+	defer cancelAcks(nil)
+
+	r := &run{
+		Shipper:  s,
+		cursors:  s.checkpoints(),
+		batches:  make([]*batch, s.cfg.Shards),
+		lastSent: make([]time.Time, s.cfg.Shards),
+		inflight: make(chan pending, s.cfg.MaxInFlight),
+	}
+	r.pos = slices.Min(r.cursors)
+	for i := range r.batches {
+		r.batches[i] = newBatch()
+	}
+
+	collected := make(chan struct{})
+	go func() {
+		defer close(collected)
+		r.collect(acks, cancelAcks)
+	}()
+
+	err := r.loop(ctx, acks)
+
+	// Stop publishing, then keep the acks of what is already out there, so
+	// a graceful stop re-ships nothing.
+	close(r.inflight)
+	select {
+	case <-collected:
+	case <-time.After(drainTimeout):
+		cancelAcks(errors.New("drain timed out"))
+		<-collected
+	}
+	if cause := context.Cause(acks); err == nil && cause != nil {
+		err = cause
+	}
+	return err
+}
+
+// loop reads the change log and publishes until ctx ends or an ack fails.
+func (r *run) loop(ctx, acks context.Context) error {
+	nextTrim := r.now().Add(r.cfg.TrimEvery)
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		if acks.Err() != nil {
+			return context.Cause(acks)
+		}
+
+		changes, err := r.store.Tail(ctx, r.cfg.Namespace, r.pos+1, r.cfg.TailBatch, r.wait())
+		switch {
+		case errors.Is(err, store.ErrTrimmed):
+			err = r.recover(ctx)
+		case err == nil:
+			err = r.take(ctx, changes)
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+
+		now := r.now()
+		if err := r.flushDue(ctx, now); err != nil {
+			return err
+		}
+		if now.After(nextTrim) {
+			r.trim(ctx)
+			nextTrim = now.Add(r.cfg.TrimEvery)
+		}
+	}
+}
+
+// take batches the changes that ship and flushes the batches that fill up.
+func (r *run) take(ctx context.Context, changes []store.Change) error {
+	now := r.now()
+	for i := range changes {
+		c := &changes[i]
+		r.pos = c.Seq
+		shard := record.Shard(record.Partition(c.Set, c.Key), r.cfg.Shards)
+		if c.Seq <= r.cursors[shard] || !r.ships(&c.Version) {
+			// Shipped before a rewind, or not for shipping: the shard's
+			// next frame or heartbeat carries its cursor past it.
+			continue
+		}
+		if err := r.add(ctx, shard, c, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// add puts one change in its shard's batch, flushing around it so that no
+// frame exceeds the count and byte limits.
+func (r *run) add(ctx context.Context, shard int, c *store.Change, now time.Time) error {
+	b := r.batches[shard]
+	if !b.empty() && b.bytes+frame.EncodedSize(&c.Version) > r.cfg.MaxBytes {
+		if err := r.flush(ctx, shard, now); err != nil {
+			return err
+		}
+	}
+	if b.add(c, now, r.cfg.Linger) {
+		r.metrics.coalesced.WithLabelValues(r.cfg.Namespace).Inc()
+	}
+	if len(b.records) >= r.cfg.MaxRecords {
+		return r.flush(ctx, shard, now)
+	}
+	return nil
+}
+
+// wait is how long Tail may block: until the earliest batch deadline or
+// heartbeat that falls due.
+func (r *run) wait() time.Duration {
+	now := r.now()
+	due := now.Add(r.cfg.Heartbeat)
+	for shard, b := range r.batches {
+		next := r.lastSent[shard].Add(r.cfg.Heartbeat)
+		if !b.empty() {
+			next = b.deadline
+		}
+		if next.Before(due) {
+			due = next
+		}
+	}
+	return max(due.Sub(now), 0)
+}
+
+// flushDue sends batches whose linger is over and heartbeats for shards
+// that sent nothing for a heartbeat interval.
+func (r *run) flushDue(ctx context.Context, now time.Time) error {
+	for shard, b := range r.batches {
+		due := !b.empty() && !now.Before(b.deadline)
+		idle := b.empty() && !now.Before(r.lastSent[shard].Add(r.cfg.Heartbeat))
+		if due || idle {
+			if err := r.flush(ctx, shard, now); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// flush publishes the shard's batch, or a heartbeat when it is empty. The
+// frame covers the log up to r.pos: no change of this shard at or below it
+// is left out.
+func (r *run) flush(ctx context.Context, shard int, now time.Time) error {
+	b := r.batches[shard]
+	f := frame.Frame{
+		Header: frame.Header{
+			Source: r.cfg.SourceID, Namespace: r.cfg.Namespace, Shard: shard,
+			First: uint64(r.pos), Last: uint64(r.pos),
+			Count: len(b.records), SentAt: now.UnixNano(),
+		},
+		Records: b.records,
+	}
+	if !b.empty() {
+		f.First = uint64(b.first)
+	}
+	id := transport.MsgID(r.cfg.Source, r.cfg.Namespace, shard, f.First, f.Last)
+	if b.empty() {
+		// Heartbeats repeat the same range while the shard is idle; the
+		// send time keeps JetStream from dropping them as duplicates.
+		id = fmt.Sprintf("%s.hb.%d", id, f.SentAt)
+	}
+	return r.publish(ctx, &f, id)
+}
+
+// publish encodes and sends a frame and queues its ack for collect.
+func (r *run) publish(ctx context.Context, f *frame.Frame, id string) error {
+	data, err := frame.Append(nil, f)
+	if err != nil {
+		return fmt.Errorf("encode frame of shard %d: %w", f.Shard, err)
+	}
+	subject := transport.Subject(r.cfg.Source, r.cfg.Namespace, f.Shard)
+	future, err := r.pub.PublishAsync(subject, id, data)
+	if err != nil {
+		return fmt.Errorf("publish to %s: %w", subject, err)
+	}
+
+	p := pending{future: future, shard: f.Shard, last: store.Cursor(f.Last), count: f.Count}
+	select {
+	case r.inflight <- p:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	r.cursors[f.Shard] = store.Cursor(f.Last)
+	r.batches[f.Shard].reset()
+	r.lastSent[f.Shard] = time.Unix(0, f.SentAt)
+	return nil
+}
+
+// collect waits for acks in publish order and stages each shard's
+// checkpoint once JetStream holds its frame. The first failed ack stops the
+// run: every later frame is re-shipped from the checkpoint.
+func (r *run) collect(ctx context.Context, fail context.CancelCauseFunc) {
+	for p := range r.inflight {
+		select {
+		case <-p.future.Ok():
+			r.cps.Stage(r.key(p.shard), uint64(p.last))
+			r.metrics.shipped.WithLabelValues(r.cfg.Namespace).Add(float64(p.count))
+			r.metrics.frames.WithLabelValues(r.cfg.Namespace).Inc()
+		case err := <-p.future.Err():
+			fail(fmt.Errorf("%w: shard %d: %w", errAckLost, p.shard, err))
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// trim drops changes every shard has committed, and reports what is left.
+func (r *run) trim(ctx context.Context) {
+	committed := r.checkpoints()
+	floor := slices.Min(committed)
+	if err := r.store.Trim(ctx, r.cfg.Namespace, floor); err != nil {
+		r.log.Warn("trim change log", zap.Error(err))
+	}
+	if last, err := r.store.Last(ctx, r.cfg.Namespace); err == nil && last >= floor {
+		r.metrics.pending.WithLabelValues(r.cfg.Namespace).Set(float64(last - floor))
+	}
+}
