@@ -64,8 +64,9 @@ type Store interface {
 	// Trim drops changes of ns with Seq <= upTo: they are shipped.
 	Trim(ctx context.Context, ns string, upTo Cursor) error
 	// Scan calls fn for every stored version of ns whose partition
-	// satisfies match, tombstones included, in no promised order. It stops
-	// at fn's first error and returns it.
+	// satisfies match (every partition when match is nil), tombstones
+	// included, in no promised order. It stops at fn's first error and
+	// returns it.
 	Scan(ctx context.Context, ns string, match func(partition int) bool, fn func(record.Version) error) error
 	// Purge removes tombstones and expired versions older than before, which
 	// ends the protection they give against late, older writes. It returns

@@ -1,0 +1,153 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/xdrd/xdrd/record"
+	"github.com/xdrd/xdrd/store"
+)
+
+// changeLog is one namespace's change log: the changes still held, in
+// order, and the sequence number of the first of them.
+type changeLog struct {
+	mu sync.Mutex
+	// first is the Seq of changes[0], or of the next change when none is
+	// held; everything below it was trimmed. It starts at 1.
+	first   store.Cursor
+	changes []store.Change
+	// changed is closed, and dropped, by the next append; Tails wait on
+	// it. It exists only while a Tail waits, so writes with nobody
+	// waiting allocate nothing for it.
+	changed chan struct{}
+}
+
+// log returns the change log of ns, creating it on first use.
+func (s *Store) log(ns string) *changeLog {
+	s.logsMu.RLock()
+	l := s.logs[ns]
+	s.logsMu.RUnlock()
+	if l != nil {
+		return l
+	}
+
+	s.logsMu.Lock()
+	defer s.logsMu.Unlock()
+	if l = s.logs[ns]; l == nil {
+		l = &changeLog{first: 1}
+		s.logs[ns] = l
+	}
+	return l
+}
+
+func (l *changeLog) append(v record.Version) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	seq := l.first + store.Cursor(len(l.changes))
+	l.changes = append(l.changes, store.Change{Seq: seq, Version: v})
+	if l.changed != nil {
+		close(l.changed)
+		l.changed = nil
+	}
+}
+
+// last is the newest Seq ever appended. The caller holds l.mu.
+func (l *changeLog) last() store.Cursor {
+	return l.first + store.Cursor(len(l.changes)) - 1
+}
+
+// read returns up to limit changes from from on, or, when there are none
+// yet, a channel that is closed when one is appended.
+func (l *changeLog) read(from store.Cursor, limit int) ([]store.Change, <-chan struct{}, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	// Sequence numbers start at 1, so a cursor of 0 asks for the first.
+	from = max(from, 1)
+	if from < l.first {
+		return nil, nil, fmt.Errorf("tail from %d, oldest held is %d: %w",
+			from, l.first, store.ErrTrimmed)
+	}
+	if from > l.last() {
+		if l.changed == nil {
+			l.changed = make(chan struct{})
+		}
+		return nil, l.changed, nil
+	}
+	held := l.changes[from-l.first:]
+	n := min(limit, len(held))
+	return append([]store.Change(nil), held[:n]...), nil, nil
+}
+
+// Tail returns changes of ns from from on, waiting up to wait for one; see
+// store.Store.
+func (s *Store) Tail(ctx context.Context, ns string, from store.Cursor, limit int,
+	wait time.Duration) ([]store.Change, error) {
+	if limit <= 0 {
+		return nil, fmt.Errorf("tail %s: max %d is not positive", ns, limit)
+	}
+	l := s.log(ns)
+	var timer *time.Timer
+	for {
+		if err := s.check(ctx); err != nil {
+			return nil, err
+		}
+		changes, changed, err := l.read(from, limit)
+		if err != nil || changes != nil || wait <= 0 {
+			return changes, err
+		}
+		if timer == nil {
+			timer = time.NewTimer(wait)
+			defer timer.Stop()
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			return nil, nil
+		case <-ctx.Done():
+			return nil, fmt.Errorf("tail %s: %w", ns, ctx.Err())
+		case <-s.done:
+			return nil, store.ErrClosed
+		}
+	}
+}
+
+// Last returns the newest cursor of ns; see store.Store.
+func (s *Store) Last(ctx context.Context, ns string) (store.Cursor, error) {
+	if err := s.check(ctx); err != nil {
+		return 0, err
+	}
+	s.logsMu.RLock()
+	l := s.logs[ns]
+	s.logsMu.RUnlock()
+	if l == nil {
+		return 0, nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.last(), nil
+}
+
+// Trim drops the changes of ns up to upTo; see store.Store. A cursor past
+// the newest change trims only what exists, so the sequence goes on from
+// where it was.
+func (s *Store) Trim(ctx context.Context, ns string, upTo store.Cursor) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	l := s.log(ns)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	upTo = min(upTo, l.last())
+	if upTo < l.first {
+		return nil
+	}
+	n := int(upTo - l.first + 1)
+	// Zero the dropped entries so their bins can be collected before the
+	// backing array is next reallocated.
+	clear(l.changes[:n])
+	l.changes = l.changes[n:]
+	l.first = upTo + 1
+	return nil
+}
