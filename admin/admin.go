@@ -1,0 +1,110 @@
+// Package admin serves a daemon's admin HTTP API: /metrics, /livez,
+// /readyz, /v1/status and, for the embedded and memory stores, the /v1/kv
+// client API that makes a single binary a usable regional KV store.
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
+
+	"github.com/xdrd/xdrd/store"
+)
+
+// Daemon is what the admin API needs of a region's daemon.
+type Daemon interface {
+	// Ready returns nil when NATS, the store and the raft group are usable.
+	Ready() error
+	// Status returns the JSON-encodable state of the daemon.
+	Status() any
+	// KV returns the store the /v1/kv API writes to, or nil when the
+	// region's store is not one xdrd serves (Redis has its own clients).
+	KV() store.Store
+	// Namespace reports whether the topology knows a namespace.
+	Namespace(name string) bool
+	// RegionName turns an origin region ID into its name.
+	RegionName(id uint8) string
+}
+
+// Handler returns the admin API of d, with metrics from g.
+func Handler(d Daemon, g prometheus.Gatherer, log *zap.Logger) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if err := d.Ready(); err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, d.Status())
+	})
+	kv := &kvAPI{d: d, log: log}
+	mux.HandleFunc("GET /v1/kv/{namespace}/{set}/{key}", kv.get)
+	mux.HandleFunc("PUT /v1/kv/{namespace}/{set}/{key}", kv.put)
+	mux.HandleFunc("DELETE /v1/kv/{namespace}/{set}/{key}", kv.delete)
+	return mux
+}
+
+// Server is a running admin API.
+type Server struct {
+	srv  *http.Server
+	addr net.Addr
+	done chan error
+}
+
+// Serve listens on addr and serves h until Close.
+func Serve(addr string, h http.Handler, log *zap.Logger) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		srv:  &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second},
+		addr: ln.Addr(),
+		done: make(chan error, 1),
+	}
+	go func() {
+		err := s.srv.Serve(ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		s.done <- err
+	}()
+	log.Info("admin api listening", zap.String("address", s.addr.String()))
+	return s, nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.addr.String() }
+
+// Close stops the server, letting requests in flight finish for a while.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := s.srv.Shutdown(ctx)
+	return errors.Join(err, <-s.done)
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, err error) {
+	writeJSON(w, code, map[string]string{"error": err.Error()})
+}

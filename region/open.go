@@ -1,0 +1,35 @@
+package region
+
+import (
+	"fmt"
+	"net/url"
+	"path/filepath"
+
+	"github.com/xdrd/xdrd/record"
+	"github.com/xdrd/xdrd/store"
+	"github.com/xdrd/xdrd/store/embedded"
+	"github.com/xdrd/xdrd/store/memory"
+)
+
+// openStore opens the store a region's URL names. An empty URL means the
+// embedded store under the data directory, the single-machine default.
+func openStore(raw, dataDir string, id record.RegionID, clock *record.Clock) (store.Store, error) {
+	if raw == "" {
+		raw = "embedded://" + filepath.Join(dataDir, "store")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("store url %q: %w", raw, err)
+	}
+	switch u.Scheme {
+	case "memory":
+		return memory.New(id, clock), nil
+	case "embedded":
+		return embedded.Open(u.Path, id, clock)
+	case "redis", "rediss":
+		// The Redis driver is not built yet; saying so beats a silent
+		// fallback to another store.
+		return nil, fmt.Errorf("store url %q: the redis driver is not available yet", raw)
+	}
+	return nil, fmt.Errorf("store url %q: unknown scheme %q", raw, u.Scheme)
+}
