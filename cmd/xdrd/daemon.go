@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/xdrd/xdrd/admin"
+	"github.com/xdrd/xdrd/region"
+	"github.com/xdrd/xdrd/topology"
+)
+
+// runDaemon runs one region until SIGTERM or SIGINT. SIGHUP reloads the
+// topology file and keeps the one in force when the new one is invalid.
+func runDaemon(args []string, _, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	topoPath := fs.String("topology", "", "topology file (required)")
+	name := fs.String("region", "", "this daemon's region (required)")
+	dataDir := fs.String("data-dir", "xdrd-data", "directory for raft, the embedded store and NATS")
+	addr := fs.String("admin", "127.0.0.1:7070", "admin HTTP address")
+	raftBind := fs.String("raft-bind", "", "raft TCP address (default: a free loopback port)")
+	interval := fs.Duration("checkpoint-interval", 0,
+		"longest wait before shipped cursors are committed (default 50ms)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *topoPath == "" || *name == "" {
+		fmt.Fprintln(stderr, "xdrd run: --topology and --region are required")
+		return 2
+	}
+
+	log := newLogger(stderr, zapcore.InfoLevel)
+	defer func() { _ = log.Sync() }()
+	topo, err := topology.Load(*topoPath)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+
+	d, err := region.Open(region.Config{
+		Topology: topo, Region: *name, DataDir: *dataDir, Logger: log,
+		RaftBind: *raftBind, CheckpointInterval: *interval,
+	})
+	if err != nil {
+		log.Error("open region", zap.Error(err))
+		return 1
+	}
+	defer func() {
+		if err := d.Close(); err != nil {
+			log.Warn("close region", zap.Error(err))
+		}
+	}()
+
+	srv, err := admin.Serve(*addr, admin.Handler(d.Admin(), d.Registry(), log), log)
+	if err != nil {
+		log.Error("serve admin api", zap.String("address", *addr), zap.Error(err))
+		return 1
+	}
+	defer func() { _ = srv.Close() }()
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	go reloadOnHUP(ctx, *topoPath, d, log)
+
+	if err := d.Run(ctx); err != nil {
+		log.Error("region stopped", zap.Error(err))
+		return 1
+	}
+	log.Info("region stopped gracefully")
+	return 0
+}
+
+// reloadOnHUP re-reads the topology on every SIGHUP until ctx ends.
+func reloadOnHUP(ctx context.Context, path string, d *region.Daemon, log *zap.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+		}
+		t, err := topology.Load(path)
+		if err == nil {
+			err = d.Reload(t)
+		}
+		if err != nil {
+			log.Warn("topology reload refused, keeping the one in force", zap.Error(err))
+			continue
+		}
+		log.Info("topology reloaded", zap.String("topology", path))
+	}
+}

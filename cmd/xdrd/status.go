@@ -1,0 +1,54 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"text/tabwriter"
+	"time"
+
+	"github.com/xdrd/xdrd/region"
+)
+
+// status prints a running daemon's links as a table.
+func status(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("admin", "127.0.0.1:7070", "admin HTTP address of the daemon")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+
+	client := &http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Get("http://" + *addr + "/v1/status")
+	if err != nil {
+		fmt.Fprintf(stderr, "xdrd status: %v\n", err)
+		return 1
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintf(stderr, "xdrd status: %s answered %s\n", *addr, resp.Status)
+		return 1
+	}
+	var s region.Status
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(&s); err != nil {
+		fmt.Fprintf(stderr, "xdrd status: decode answer: %v\n", err)
+		return 1
+	}
+
+	fmt.Fprintf(stdout, "region %s, raft %s (term %d)\n", s.Region, s.Raft.Role, s.Raft.Term)
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAMESPACE\tLINK\tLAG\tAPPLIED\tOLDER\tDUPLICATE\tCONFLICTS")
+	for _, l := range s.Links {
+		lag := "?"
+		if l.LagSeconds != nil {
+			lag = fmt.Sprintf("%.2fs", *l.LagSeconds)
+		}
+		fmt.Fprintf(tw, "%s\t%s -> %s\t%s\t%d\t%d\t%d\t%d\n", l.Namespace, l.Source,
+			l.Destination, lag, l.Applied, l.RejectedOlder, l.Duplicate, l.Conflicts)
+	}
+	_ = tw.Flush()
+	return 0
+}
