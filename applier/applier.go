@@ -120,7 +120,10 @@ func (a *Applier) runOnce(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("consumer of %s: %w", a.cfg.Source, err)
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(4 * a.cfg.MaxBatch))
+	// Short pull expiry and heartbeats notice a restarted or returning
+	// server within seconds rather than the client's default half minute.
+	it, err := cons.Messages(jetstream.PullMaxMessages(4*a.cfg.MaxBatch),
+		jetstream.PullExpiry(5*time.Second), jetstream.PullHeartbeat(time.Second))
 	if err != nil {
 		return fmt.Errorf("consume %s: %w", a.cfg.Source, err)
 	}
