@@ -72,6 +72,7 @@ type Daemon struct {
 	reg    *prometheus.Registry
 	ship   *shipper.Metrics
 	apply  *applier.Metrics
+	purge  *purger
 	log    *zap.Logger
 
 	replicating atomic.Bool // set once streams exist and workers run
@@ -124,6 +125,7 @@ func Open(cfg Config) (d *Daemon, err error) {
 		collectors.ProcessCollectorOpts{}), buildInfo())
 	d.ship = shipper.NewMetrics(d.reg, r.Name)
 	d.apply = applier.NewMetrics(d.reg, r.Name)
+	d.purge = newPurger(d)
 	d.log.Info("region opened", zap.String("store", storeName(r.Store)),
 		zap.String("data-dir", cfg.DataDir))
 	return d, nil

@@ -129,6 +129,8 @@ func (d *Daemon) start(ctx context.Context, wg *sync.WaitGroup) {
 		wg.Go(func() { _ = a.Run(ctx) })
 	}
 
+	wg.Go(func() { d.purge.run(ctx, t) })
+
 	d.mu.Lock()
 	d.appliers = appliers
 	d.mu.Unlock()
