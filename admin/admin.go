@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -62,6 +63,8 @@ type Server struct {
 	srv  *http.Server
 	addr net.Addr
 	done chan error
+	once sync.Once
+	err  error
 }
 
 // Serve listens on addr and serves h until Close.
@@ -90,11 +93,15 @@ func Serve(addr string, h http.Handler, log *zap.Logger) (*Server, error) {
 func (s *Server) Addr() string { return s.addr.String() }
 
 // Close stops the server, letting requests in flight finish for a while.
+// Later calls return the first one's result.
 func (s *Server) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := s.srv.Shutdown(ctx)
-	return errors.Join(err, <-s.done)
+	s.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err := s.srv.Shutdown(ctx)
+		s.err = errors.Join(err, <-s.done)
+	})
+	return s.err
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"net/http"
+	"strconv"
 	"time"
 
 	"go.uber.org/zap"
@@ -127,8 +130,8 @@ func (k *kvAPI) writeStoreError(w http.ResponseWriter, err error) {
 }
 
 // readPut decodes a PUT body strictly: unknown fields are errors, and
-// numbers become int64 when they are whole and float64 otherwise, so that
-// an integer bin stays an integer.
+// numbers become integers when they are whole and float64 otherwise, so
+// that an integer bin stays an integer.
 func readPut(w http.ResponseWriter, r *http.Request) (putBody, error) {
 	var body putBody
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
@@ -137,7 +140,8 @@ func readPut(w http.ResponseWriter, r *http.Request) (putBody, error) {
 	if err := dec.Decode(&body); err != nil {
 		return body, fmt.Errorf("decode body: %w", err)
 	}
-	if dec.More() {
+	// More would miss a stray "}" or "]": only the end of the body will do.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return body, errors.New("decode body: trailing data after the object")
 	}
 	if body.Bins == nil {
@@ -146,28 +150,52 @@ func readPut(w http.ResponseWriter, r *http.Request) (putBody, error) {
 	if body.TTL < 0 {
 		return body, errors.New(`"ttl" must not be negative`)
 	}
+	if body.TTL > math.MaxInt64-time.Now().Unix() {
+		return body, errors.New(`"ttl" is too large: the expiry would overflow`)
+	}
 	for name, v := range body.Bins {
-		body.Bins[name] = numbers(v)
+		n, err := numbers(v)
+		if err != nil {
+			return body, fmt.Errorf("bin %q: %w", name, err)
+		}
+		body.Bins[name] = n
 	}
 	return body, nil
 }
 
-func numbers(v any) any {
+// numbers turns every json.Number in v into int64, uint64 above
+// math.MaxInt64, or float64. A number beyond float64's range is an error:
+// it would be stored as an infinity, which JSON cannot carry back out.
+func numbers(v any) (any, error) {
 	switch x := v.(type) {
 	case json.Number:
 		if i, err := x.Int64(); err == nil {
-			return i
+			return i, nil
 		}
-		f, _ := x.Float64()
-		return f
+		if u, err := strconv.ParseUint(x.String(), 10, 64); err == nil {
+			return u, nil
+		}
+		f, err := x.Float64()
+		if err != nil {
+			return nil, errors.New("number out of range")
+		}
+		return f, nil
 	case []any:
 		for i := range x {
-			x[i] = numbers(x[i])
+			n, err := numbers(x[i])
+			if err != nil {
+				return nil, err
+			}
+			x[i] = n
 		}
 	case map[string]any:
 		for k := range x {
-			x[k] = numbers(x[k])
+			n, err := numbers(x[k])
+			if err != nil {
+				return nil, err
+			}
+			x[k] = n
 		}
 	}
-	return v
+	return v, nil
 }

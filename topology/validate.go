@@ -10,7 +10,7 @@ import (
 // NATS subject tokens (xdrd.<region>.<namespace>.<shard>) and parts of
 // stream and consumer names, where dots, spaces, wildcards and case
 // changes would all break something.
-var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
 // policies are the valid conflict policies.
 var policies = []string{ConflictGeneration, ConflictTimestamp}

@@ -21,7 +21,7 @@ func TestProblems(t *testing.T) {
 			[]string{"topology.yaml: regions[0].id: required field is missing"}},
 		{"region name not a subject token", "regions: [{name: Eu.West, id: 1}]\n" + oneNamespace,
 			[]string{`topology.yaml: regions[0].name: invalid region name "Eu.West": ` +
-				`names must match ^[a-z0-9][a-z0-9_-]{0,63}$ to be usable as NATS ` +
+				`names must match ^[a-z0-9][a-z0-9_-]{0,62}$ to be usable as NATS ` +
 				`subject tokens and in stream names`}},
 		{"duplicate region name", "regions: [{name: a, id: 1}, {name: a, id: 2}]\n" + oneNamespace,
 			[]string{`topology.yaml: regions[1].name: duplicate region name "a" ` +
@@ -74,7 +74,7 @@ func TestProblems(t *testing.T) {
 			[]string{"topology.yaml: namespaces[0].name: required field is missing"}},
 		{"namespace name invalid", twoRegions + "namespaces: [{name: 'my ns'}]",
 			[]string{`topology.yaml: namespaces[0].name: invalid namespace name "my ns": ` +
-				`names must match ^[a-z0-9][a-z0-9_-]{0,63}$ to be usable as NATS ` +
+				`names must match ^[a-z0-9][a-z0-9_-]{0,62}$ to be usable as NATS ` +
 				`subject tokens and in stream names`}},
 		{"reserved region name", "regions: [{name: dlq, id: 1}, {name: b, id: 2}]\n" +
 			"namespaces: [{name: ns}]",
