@@ -7,6 +7,7 @@ package applier
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -50,6 +51,10 @@ type Config struct {
 	// forwards them on this link.
 	Forward bool
 
+	// Heartbeat is how often an idle source shard sends a heartbeat; the
+	// longest silence a healthy link shows. Default 1s.
+	Heartbeat time.Duration
+
 	MaxFrame int           // bytes; default frame.DefaultMaxSize
 	MaxBatch int           // messages per store apply; default 64
 	Rate     int           // records per second; 0 is unlimited
@@ -65,6 +70,8 @@ type Applier struct {
 	log     *zap.Logger
 	limit   *rate.Limiter
 	now     func() time.Time
+	started time.Time
+	health  *health
 
 	mu    sync.Mutex
 	links map[string]*Progress // by namespace
@@ -81,8 +88,12 @@ func New(cfg Config, st store.Store, src Source, m *Metrics, log *zap.Logger) *A
 	if cfg.Retry <= 0 {
 		cfg.Retry = 500 * time.Millisecond
 	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = time.Second
+	}
 	a := &Applier{
 		cfg: cfg, store: st, src: src, metrics: m, now: time.Now,
+		started: time.Now(), health: newHealth(),
 		log:   log.With(zap.String("source-region", cfg.Source)),
 		links: make(map[string]*Progress),
 	}
@@ -102,9 +113,21 @@ func (a *Applier) Run(ctx context.Context) error {
 	defer a.log.Info("applier stopped")
 
 	for {
+		if paused, changed := a.health.gate(); paused {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-changed:
+				continue
+			}
+		}
 		err := a.runOnce(ctx)
 		if ctx.Err() != nil {
 			return nil
+		}
+		if errors.Is(err, errPaused) {
+			a.log.Info("link paused")
+			continue
 		}
 		a.log.Warn("applying interrupted, retrying", zap.Error(err))
 		select {
@@ -113,6 +136,28 @@ func (a *Applier) Run(ctx context.Context) error {
 		case <-time.After(a.cfg.Retry):
 		}
 	}
+}
+
+// errPaused stops a pass when an operator pauses the link.
+var errPaused = errors.New("link paused")
+
+// Pause stops applying the link until Resume; frames wait in the source's
+// stream, and lag rises. It reports whether the link was running.
+func (a *Applier) Pause() bool { return a.health.setPaused(true) }
+
+// Resume applies the link again; it reports whether it was paused.
+func (a *Applier) Resume() bool {
+	resumed := a.health.setPaused(false)
+	if resumed {
+		a.log.Info("link resumed")
+	}
+	return resumed
+}
+
+// Paused reports whether an operator paused the link.
+func (a *Applier) Paused() bool {
+	paused, _ := a.health.gate()
+	return paused
 }
 
 func (a *Applier) runOnce(ctx context.Context) error {
@@ -132,19 +177,28 @@ func (a *Applier) runOnce(ctx context.Context) error {
 	msgs := make(chan jetstream.Msg, a.cfg.MaxBatch)
 	failed := make(chan error, 1)
 	done := make(chan struct{})
+	watching, stopWatch := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { pump(it, msgs, failed, done) })
+	wg.Go(func() { a.health.watch(watching, cons, a.now) })
 	defer wg.Wait()
+	defer stopWatch()
 	defer close(done)
 	defer it.Stop()
 
 	batch := make([]jetstream.Msg, 0, a.cfg.MaxBatch)
 	for {
+		paused, changed := a.health.gate()
+		if paused {
+			return errPaused
+		}
 		select {
 		case m := <-msgs:
 			batch = append(batch, m)
 		case err := <-failed:
 			return err
+		case <-changed:
+			continue
 		case <-ctx.Done():
 			return nil
 		}

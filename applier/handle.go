@@ -56,6 +56,7 @@ func (a *Applier) handle(ctx context.Context, batch []jetstream.Msg) error {
 
 	for ns, vs := range work {
 		if err := a.apply(ctx, ns, vs); err != nil {
+			a.health.mark(&a.health.applyErr, a.now())
 			// Ask for the batch again soon rather than after the ack wait:
 			// the store may be back in a moment.
 			for _, acc := range good {
@@ -73,6 +74,13 @@ func (a *Applier) handle(ctx context.Context, batch []jetstream.Msg) error {
 		}
 		if acc.frame != nil {
 			a.progress(acc.frame.Namespace).observe(acc.frame)
+			if acc.frame.Count == 0 {
+				// A heartbeat is sent as soon as it is made, so its send
+				// time against its arrival shows the source's clock skew
+				// (plus transit, which is small next to a skew worth
+				// alerting on).
+				a.health.skew.Store(acc.frame.SentAt - a.now().UnixNano())
+			}
 		}
 	}
 	return nil
@@ -148,6 +156,7 @@ func (a *Applier) reject(ctx context.Context, msg jetstream.Msg, reason string, 
 	if err := a.src.DeadLetter(ctx, msg, reason); err != nil {
 		return fmt.Errorf("dead-letter frame: %w", err)
 	}
+	a.health.mark(&a.health.rejected, a.now())
 	a.metrics.rejected.WithLabelValues(a.cfg.Source, reason).Inc()
 	return nil
 }
@@ -158,8 +167,12 @@ func (a *Applier) apply(ctx context.Context, ns string, vs []record.Version) err
 		return nil
 	}
 	if a.limit != nil {
-		if err := a.limit.WaitN(ctx, min(len(vs), a.limit.Burst())); err != nil {
-			return err
+		n := min(len(vs), a.limit.Burst())
+		if !a.limit.AllowN(a.now(), n) {
+			a.health.mark(&a.health.throttle, a.now())
+			if err := a.limit.WaitN(ctx, n); err != nil {
+				return err
+			}
 		}
 	}
 	policy := a.cfg.Namespaces[ns].Policy

@@ -14,6 +14,9 @@ type Metrics struct {
 	rejected *prometheus.CounterVec
 	skipped  *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	lag      *prometheus.GaugeVec
+	skew     *prometheus.GaugeVec
+	paused   *prometheus.GaugeVec
 }
 
 // NewMetrics registers the appliers' series with reg; destination is this
@@ -48,7 +51,23 @@ func NewMetrics(reg prometheus.Registerer, destination string) *Metrics {
 			Buckets:     prometheus.ExponentialBuckets(0.0005, 2, 18),
 		}, []string{"namespace", "source"}),
 	}
-	reg.MustRegister(m.applied, m.conflict, m.rejected, m.skipped, m.latency)
+	m.lag = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name:        "xdrd_replication_lag_seconds",
+		Help:        "Age of the oldest change this region has not applied from the source.",
+		ConstLabels: constant,
+	}, []string{"namespace", "source"})
+	m.skew = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name:        "xdrd_clock_skew_seconds",
+		Help:        "Source's heartbeat send time minus its arrival here; positive: source ahead.",
+		ConstLabels: constant,
+	}, []string{"source"})
+	m.paused = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name:        "xdrd_link_paused",
+		Help:        "1 while an operator has paused applying the link.",
+		ConstLabels: constant,
+	}, []string{"source"})
+	reg.MustRegister(m.applied, m.conflict, m.rejected, m.skipped, m.latency,
+		m.lag, m.skew, m.paused)
 	return m
 }
 

@@ -30,36 +30,35 @@ func (p *Progress) observe(f *frame.Frame) {
 	p.mu.Unlock()
 }
 
-// Snapshot is a copy of a link's progress in one namespace.
+// Snapshot is a link's state in one namespace.
 type Snapshot struct {
+	Namespace                                    string
 	Applied, RejectedOlder, Duplicate, Conflicts int64
-	// Current is the send time of the oldest shard's newest applied frame:
-	// every change the source had shipped by then is applied here. Zero
-	// until every shard has been heard from.
-	Current time.Time
+	// Lag is the age of the oldest change not applied here, as well as the
+	// destination can tell: how long ago the shard heard from last sent its
+	// newest applied frame, less one heartbeat interval when JetStream says
+	// nothing more waits. About 0 on a current link, rising one second per
+	// second on a stalled one, written or not.
+	Lag time.Duration
+	// Cause names why the link lags, or is empty.
+	Cause string
 }
 
-// Snapshot copies the progress; shards is the namespace's shard count.
-func (p *Progress) Snapshot(shards int) Snapshot {
-	s := Snapshot{
-		Applied:       p.outcomes[conflict.Applied].Load(),
-		RejectedOlder: p.outcomes[conflict.RejectedOlder].Load(),
-		Duplicate:     p.outcomes[conflict.Duplicate].Load(),
-		Conflicts:     p.conflicts.Load(),
-	}
+// lag computes the namespace's lag at now. A shard not heard from yet
+// counts from when the applier started, so a link that never delivers
+// shows lag too.
+func (p *Progress) lag(shards int, now, started time.Time, slack time.Duration) time.Duration {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.sentAt) < shards {
-		return s
-	}
-	oldest := int64(0)
-	for _, t := range p.sentAt {
-		if oldest == 0 || t < oldest {
-			oldest = t
+	worst := time.Duration(0)
+	for shard := range shards {
+		ref := started
+		if t, ok := p.sentAt[shard]; ok {
+			ref = time.Unix(0, t)
 		}
+		worst = max(worst, now.Sub(ref)-slack)
 	}
-	s.Current = time.Unix(0, oldest)
-	return s
+	return worst
 }
 
 // progress returns the namespace's progress, creating it on first use.
@@ -74,10 +73,45 @@ func (a *Applier) progress(ns string) *Progress {
 	return p
 }
 
-// Progress returns a snapshot of the link's progress in namespace ns.
+// Progress returns the link's state in namespace ns now.
 func (a *Applier) Progress(ns string) Snapshot {
-	shards := a.cfg.Namespaces[ns].Shards
-	return a.progress(ns).Snapshot(shards)
+	now := a.now()
+	p := a.progress(ns)
+	s := Snapshot{
+		Namespace:     ns,
+		Applied:       p.outcomes[conflict.Applied].Load(),
+		RejectedOlder: p.outcomes[conflict.RejectedOlder].Load(),
+		Duplicate:     p.outcomes[conflict.Duplicate].Load(),
+		Conflicts:     p.conflicts.Load(),
+	}
+	slack := time.Duration(0)
+	if a.health.caughtUp(now) && !a.Paused() {
+		slack = a.cfg.Heartbeat
+	}
+	s.Lag = p.lag(a.cfg.Namespaces[ns].Shards, now, a.started, slack)
+	s.Cause = a.health.cause(now)
+	if s.Lag < time.Second && s.Cause == CauseCatchingUp {
+		s.Cause = ""
+	}
+	return s
+}
+
+// Report computes every namespace's state, sets the link's gauges and
+// returns the states; the daemon calls it about once a second.
+func (a *Applier) Report() []Snapshot {
+	snaps := make([]Snapshot, 0, len(a.cfg.Namespaces))
+	for _, ns := range a.Namespaces() {
+		s := a.Progress(ns)
+		a.metrics.lag.WithLabelValues(ns, a.cfg.Source).Set(s.Lag.Seconds())
+		snaps = append(snaps, s)
+	}
+	a.metrics.skew.WithLabelValues(a.cfg.Source).Set(float64(a.health.skew.Load()) / 1e9)
+	paused := 0.0
+	if a.Paused() {
+		paused = 1
+	}
+	a.metrics.paused.WithLabelValues(a.cfg.Source).Set(paused)
+	return snaps
 }
 
 // Namespaces lists the namespaces this link carries, sorted.

@@ -48,6 +48,13 @@ func (b *batch) add(c *store.Change, now time.Time, linger time.Duration) (coale
 	return false
 }
 
+// fits reports whether v can join the batch without its frame, header
+// included, growing past maxBytes. An empty batch takes any record, so a
+// record larger than the limit still travels, alone.
+func (b *batch) fits(v *record.Version, maxBytes int) bool {
+	return b.empty() || frame.MaxHeaderSize+b.bytes+frame.EncodedSize(v) <= maxBytes
+}
+
 // reset empties the batch for reuse. Its frame is already encoded, so the
 // records' memory can be reused.
 func (b *batch) reset() {

@@ -38,8 +38,7 @@ func (r *run) recover(ctx context.Context) error {
 		shard := record.Shard(record.Partition(v.Set, v.Key), r.cfg.Shards)
 		b := r.batches[shard]
 		c := store.Change{Seq: r.cursors[shard], Version: v}
-		if !b.empty() && (len(b.records) >= r.cfg.MaxRecords ||
-			b.bytes+frame.EncodedSize(&v) > r.cfg.MaxBytes) {
+		if len(b.records) >= r.cfg.MaxRecords || !b.fits(&v, r.cfg.MaxBytes) {
 			if err := r.flushScan(ctx, shard, now, r.cursors[shard]); err != nil {
 				return err
 			}

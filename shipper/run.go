@@ -138,7 +138,7 @@ func (r *run) take(ctx context.Context, changes []store.Change) error {
 // frame exceeds the count and byte limits.
 func (r *run) add(ctx context.Context, shard int, c *store.Change, now time.Time) error {
 	b := r.batches[shard]
-	if !b.empty() && b.bytes+frame.EncodedSize(&c.Version) > r.cfg.MaxBytes {
+	if !b.fits(&c.Version, r.cfg.MaxBytes) {
 		if err := r.flush(ctx, shard, now); err != nil {
 			return err
 		}
