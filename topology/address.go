@@ -99,3 +99,12 @@ func checkHostPort(s string) error {
 	}
 	return nil
 }
+
+// checkAlertmanagerURL returns what is wrong with an Alertmanager URL.
+func checkAlertmanagerURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("malformed alertmanager url: want http://host:port or https://host:port")
+	}
+	return nil
+}

@@ -6,7 +6,7 @@ import "go.yaml.in/yaml/v3"
 // outside these lists is an error, so that a typo such as "ship_to" is
 // caught instead of silently falling back to a default.
 var (
-	topologyKeys  = []string{"regions", "namespaces", "links"}
+	topologyKeys  = []string{"regions", "namespaces", "links", "alertmanager"}
 	regionKeys    = []string{"name", "id", "nats", "store", "peers"}
 	namespaceKeys = []string{
 		"name", "conflict", "shards", "ship-to", "sets", "lag-alert", "tombstone-horizon",
@@ -39,6 +39,7 @@ func (d *decoder) topology(doc *yaml.Node) *Topology {
 	for i, n := range d.list(f["links"], "links") {
 		t.Links = append(t.Links, d.link(n, index("links", i)))
 	}
+	t.Alertmanager = d.str(f["alertmanager"], "alertmanager")
 	return t
 }
 

@@ -109,7 +109,7 @@ links:
 extra: true
 `)
 	wantLines(t, err,
-		"topology.yaml: extra: unknown key (valid keys: regions, namespaces, links)",
+		"topology.yaml: extra: unknown key (valid keys: regions, namespaces, links, alertmanager)",
 		"topology.yaml: regions[0].zone: unknown key (valid keys: name, id, nats, store, peers)",
 		`topology.yaml: regions[1].name: duplicate region name "a" (also regions[0])`,
 		"topology.yaml: regions[1].id: id 300 is outside 1-255",
@@ -142,7 +142,7 @@ links:
 version: 2
 `)
 	wantLines(t, err,
-		"topology.yaml: version: unknown key (valid keys: regions, namespaces, links)",
+		"topology.yaml: version: unknown key (valid keys: regions, namespaces, links, alertmanager)",
 		"topology.yaml: regions[0].nat: unknown key (valid keys: name, id, nats, store, peers)",
 		"topology.yaml: namespaces[0].sets.exlude: unknown key (valid keys: include, exclude)",
 		"topology.yaml: links[0].rate: unknown key "+

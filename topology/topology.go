@@ -39,6 +39,9 @@ type Topology struct {
 	Regions    []Region    `yaml:"regions"`
 	Namespaces []Namespace `yaml:"namespaces"`
 	Links      []Link      `yaml:"links"`
+	// Alertmanager is the base URL of an Alertmanager that receives lag
+	// alerts through its v2 API; empty pushes none.
+	Alertmanager string `yaml:"alertmanager,omitempty"`
 }
 
 // Region is one datacenter running an xdrd group and its own KV cluster.

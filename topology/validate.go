@@ -41,6 +41,11 @@ func validate(t *Topology, given presence) []Problem {
 	c.checkNamespaces()
 	c.checkLinks()
 	c.checkLoops()
+	if t.Alertmanager != "" {
+		if err := checkAlertmanagerURL(t.Alertmanager); err != nil {
+			c.addf("alertmanager", "%v", err)
+		}
+	}
 	return c.problems
 }
 

@@ -76,6 +76,9 @@ func TestProblems(t *testing.T) {
 			[]string{`topology.yaml: namespaces[0].name: invalid namespace name "my ns": ` +
 				`names must match ^[a-z0-9][a-z0-9_-]{0,62}$ to be usable as NATS ` +
 				`subject tokens and in stream names`}},
+		{"malformed alertmanager", twoRegions + "namespaces: [{name: ns}]\n" +
+			"alertmanager: ftp://am", []string{"topology.yaml: alertmanager: malformed " +
+			"alertmanager url: want http://host:port or https://host:port"}},
 		{"reserved region name", "regions: [{name: dlq, id: 1}, {name: b, id: 2}]\n" +
 			"namespaces: [{name: ns}]",
 			[]string{`topology.yaml: regions[0].name: region name "dlq" is reserved: ` +
@@ -162,7 +165,7 @@ func TestProblems(t *testing.T) {
 			[]string{"topology.yaml: links[0].forward: forwarding closes a loop: a -> b -> a"}},
 		{"unknown top-level key", twoRegions + oneNamespace + "regoins: []",
 			[]string{"topology.yaml: regoins: unknown key " +
-				"(valid keys: regions, namespaces, links)"}},
+				"(valid keys: regions, namespaces, links, alertmanager)"}},
 		{"unknown nested key", twoRegions +
 			"namespaces: [{name: ns, lag-alert: {warning: 1s, critical: 2s, fro: 1m}}]",
 			[]string{"topology.yaml: namespaces[0].lag-alert.fro: unknown key " +
