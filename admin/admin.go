@@ -32,6 +32,10 @@ type Daemon interface {
 	Namespace(name string) bool
 	// RegionName turns an origin region ID into its name.
 	RegionName(id uint8) string
+	// Pause stops applying the link from source to this region; Resume
+	// starts it again. Both fail when there is no such link.
+	Pause(source string) error
+	Resume(source string) error
 }
 
 // Handler returns the admin API of d, with metrics from g.
@@ -50,6 +54,12 @@ func Handler(d Daemon, g prometheus.Gatherer, log *zap.Logger) http.Handler {
 	})
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, d.Status())
+	})
+	mux.HandleFunc("POST /v1/links/{source}/pause", func(w http.ResponseWriter, r *http.Request) {
+		link(w, r, d.Pause, "paused")
+	})
+	mux.HandleFunc("POST /v1/links/{source}/resume", func(w http.ResponseWriter, r *http.Request) {
+		link(w, r, d.Resume, "running")
 	})
 	kv := &kvAPI{d: d, log: log}
 	mux.HandleFunc("GET /v1/kv/{namespace}/{set}/{key}", kv.get)
@@ -102,6 +112,16 @@ func (s *Server) Close() error {
 		s.err = errors.Join(err, <-s.done)
 	})
 	return s.err
+}
+
+// link pauses or resumes the link from the request's source.
+func link(w http.ResponseWriter, r *http.Request, do func(string) error, state string) {
+	source := r.PathValue("source")
+	if err := do(source); err != nil {
+		writeError(w, http.StatusNotFound, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"source": source, "state": state})
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

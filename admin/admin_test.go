@@ -3,6 +3,7 @@ package admin_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -30,6 +31,22 @@ type daemon struct {
 	kv     store.Store
 	ready  error
 	status any
+	paused map[string]bool
+}
+
+// Pause and Resume know one link, from us-east.
+func (d *daemon) Pause(source string) error  { return d.setPaused(source, true) }
+func (d *daemon) Resume(source string) error { return d.setPaused(source, false) }
+
+func (d *daemon) setPaused(source string, p bool) error {
+	if source != "us-east" {
+		return fmt.Errorf("no link from %q", source)
+	}
+	if d.paused == nil {
+		d.paused = make(map[string]bool)
+	}
+	d.paused[source] = p
+	return nil
 }
 
 func (d *daemon) Ready() error    { return d.ready }
@@ -176,5 +193,28 @@ func TestServeBadAddress(t *testing.T) {
 	if srv, err := admin.Serve("127.0.0.1:-1", http.NotFoundHandler(), zap.NewNop()); err == nil {
 		_ = srv.Close()
 		t.Fatal("serve on port -1 succeeded")
+	}
+}
+
+func TestPauseResume(t *testing.T) {
+	d := &daemon{}
+	h := handler(t, d)
+	for _, step := range []struct {
+		path   string
+		code   int
+		paused bool
+	}{
+		{"/v1/links/us-east/pause", http.StatusOK, true},
+		{"/v1/links/us-east/resume", http.StatusOK, false},
+		{"/v1/links/nowhere/pause", http.StatusNotFound, false},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, step.path, nil))
+		if rec.Code != step.code {
+			t.Fatalf("POST %s: %d, want %d: %s", step.path, rec.Code, step.code, rec.Body)
+		}
+		if d.paused["us-east"] != step.paused {
+			t.Fatalf("after %s paused=%v", step.path, d.paused["us-east"])
+		}
 	}
 }

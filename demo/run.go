@@ -118,32 +118,24 @@ func linksOf(d *region.Daemon) []string {
 	type agg struct {
 		applied, conflicts int64
 		lag                float64
-		known              bool
 	}
 	links := make(map[string]*agg)
 	var order []string
 	for _, l := range d.Status().Links {
 		a, ok := links[l.Source]
 		if !ok {
-			a = &agg{known: true}
+			a = &agg{}
 			links[l.Source] = a
 			order = append(order, l.Source)
 		}
 		a.applied += l.Applied
 		a.conflicts += l.Conflicts
-		if l.LagSeconds == nil {
-			a.known = false
-		} else {
-			a.lag = max(a.lag, *l.LagSeconds)
-		}
+		a.lag = max(a.lag, l.LagSeconds)
 	}
 	out := make([]string, 0, len(order))
 	for _, src := range order {
 		a := links[src]
-		lag := "lag ?"
-		if a.known {
-			lag = fmt.Sprintf("lag %5.2fs", a.lag)
-		}
+		lag := fmt.Sprintf("lag %5.2fs", a.lag)
 		out = append(out, fmt.Sprintf("%-9s -> %-9s %s  applied %8d  conflicts %6d",
 			src, d.Name(), lag, a.applied, a.conflicts))
 	}

@@ -38,3 +38,11 @@ func (v adminView) RegionName(id uint8) string {
 	}
 	return ""
 }
+
+func (v adminView) Pause(source string) error {
+	return v.d.setPaused(source, true)
+}
+
+func (v adminView) Resume(source string) error {
+	return v.d.setPaused(source, false)
+}

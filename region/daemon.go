@@ -20,6 +20,7 @@ import (
 
 	"github.com/xdrd/xdrd/applier"
 	"github.com/xdrd/xdrd/checkpoint"
+	"github.com/xdrd/xdrd/lag"
 	"github.com/xdrd/xdrd/record"
 	"github.com/xdrd/xdrd/shipper"
 	"github.com/xdrd/xdrd/store"
@@ -57,23 +58,30 @@ type Tuning struct {
 	TrimEvery time.Duration
 	// MaxFrame is the largest frame an applier accepts, in bytes.
 	MaxFrame int
+	// Monitor is how often lag is measured and alerts evaluated; 1s.
+	Monitor time.Duration
 }
 
 // Daemon is one region's replication daemon.
 type Daemon struct {
-	cfg    Config
-	region topology.Region
-	id     record.RegionID
-	clock  *record.Clock
-	store  store.Store
-	raft   *checkpoint.Node
-	conn   *transport.Conn
-	nats   *server.Server // embedded, when the topology names no NATS
-	reg    *prometheus.Registry
-	ship   *shipper.Metrics
-	apply  *applier.Metrics
-	purge  *purger
-	log    *zap.Logger
+	cfg     Config
+	region  topology.Region
+	id      record.RegionID
+	clock   *record.Clock
+	store   store.Store
+	raft    *checkpoint.Node
+	conn    *transport.Conn
+	nats    *server.Server // embedded, when the topology names no NATS
+	reg     *prometheus.Registry
+	ship    *shipper.Metrics
+	apply   *applier.Metrics
+	purge   *purger
+	reloads *reloads
+	alerts  *lag.Evaluator
+	push    *lag.Alertmanager
+	// observed are the links the monitor saw last; only it touches them.
+	observed map[lag.Link]bool
+	log      *zap.Logger
 
 	replicating atomic.Bool // set once streams exist and workers run
 
@@ -126,6 +134,10 @@ func Open(cfg Config) (d *Daemon, err error) {
 	d.ship = shipper.NewMetrics(d.reg, r.Name)
 	d.apply = applier.NewMetrics(d.reg, r.Name)
 	d.purge = newPurger(d)
+	d.reloads = newReloads(d.reg)
+	if d.alerts, d.push, err = d.newAlerts(); err != nil {
+		return nil, err
+	}
 	d.log.Info("region opened", zap.String("store", storeName(r.Store)),
 		zap.String("data-dir", cfg.DataDir))
 	return d, nil
@@ -212,6 +224,9 @@ func (d *Daemon) Ready() error {
 // own Close.
 func (d *Daemon) Close() error {
 	var errs []error
+	if d.push != nil {
+		d.push.Close()
+	}
 	if d.raft != nil {
 		errs = append(errs, d.raft.Close())
 	}

@@ -124,12 +124,14 @@ func (d *Daemon) start(ctx context.Context, wg *sync.WaitGroup) {
 		if !ok {
 			continue
 		}
+		cfg.Heartbeat = d.cfg.Tuning.Heartbeat
 		a := applier.New(cfg, d.store, d.conn, d.apply, d.log)
 		appliers[src.Name] = a
 		wg.Go(func() { _ = a.Run(ctx) })
 	}
 
 	wg.Go(func() { d.purge.run(ctx, t) })
+	wg.Go(func() { d.monitor(ctx, t) })
 
 	d.mu.Lock()
 	d.appliers = appliers
@@ -191,4 +193,23 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// setPaused pauses or resumes applying the link from source. A pause lasts
+// until resumed or until the daemon restarts or reloads its topology.
+func (d *Daemon) setPaused(source string, paused bool) error {
+	d.mu.Lock()
+	a, ok := d.appliers[source]
+	d.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("no link from %q to %s", source, d.region.Name)
+	}
+	if paused {
+		a.Pause()
+	} else {
+		a.Resume()
+	}
+	d.log.Info("link state set by operator", zap.String("source-region", source),
+		zap.Bool("paused", paused))
+	return nil
 }

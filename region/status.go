@@ -1,11 +1,10 @@
 package region
 
 import (
-	"time"
-
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/xdrd/xdrd/internal/version"
+	"github.com/xdrd/xdrd/lag"
 )
 
 // Status is the daemon's state as /v1/status reports it.
@@ -25,21 +24,22 @@ type RaftStatus struct {
 
 // Link is one namespace of one incoming link, as this region sees it.
 type Link struct {
-	Namespace   string `json:"namespace"`
-	Source      string `json:"source"`
-	Destination string `json:"destination"`
-	// LagSeconds is null until every shard of the link has been heard from.
-	LagSeconds    *float64 `json:"lag_seconds"`
-	Applied       int64    `json:"applied"`
-	RejectedOlder int64    `json:"rejected_older"`
-	Duplicate     int64    `json:"duplicate"`
-	Conflicts     int64    `json:"conflicts"`
+	Namespace     string  `json:"namespace"`
+	Source        string  `json:"source"`
+	Destination   string  `json:"destination"`
+	LagSeconds    float64 `json:"lag_seconds"`
+	Cause         string  `json:"cause,omitempty"`
+	Paused        bool    `json:"paused"`
+	Applied       int64   `json:"applied"`
+	RejectedOlder int64   `json:"rejected_older"`
+	Duplicate     int64   `json:"duplicate"`
+	Conflicts     int64   `json:"conflicts"`
+	// Alert is the worst lag alert state: inactive, pending, firing or
+	// resolved, with its severity when not inactive.
+	Alert string `json:"alert"`
 }
 
-// Status reports the raft role and the progress of every incoming link.
-// Lag is how long ago the oldest shard's newest applied frame was sent,
-// less one heartbeat interval: about 0 on a current link, rising one second
-// per second on a stalled one.
+// Status reports the raft role and the state of every incoming link.
 func (d *Daemon) Status() Status {
 	s := Status{
 		Region: d.region.Name,
@@ -47,10 +47,6 @@ func (d *Daemon) Status() Status {
 		Links:  []Link{},
 
 		Replicating: d.Replicating(),
-	}
-	heartbeat := d.cfg.Tuning.Heartbeat
-	if heartbeat <= 0 {
-		heartbeat = time.Second
 	}
 	t := d.Topology()
 
@@ -63,16 +59,14 @@ func (d *Daemon) Status() Status {
 		}
 		for _, ns := range a.Namespaces() {
 			p := a.Progress(ns)
-			l := Link{
+			s.Links = append(s.Links, Link{
 				Namespace: ns, Source: src.Name, Destination: d.region.Name,
+				LagSeconds: p.Lag.Seconds(), Cause: p.Cause, Paused: a.Paused(),
 				Applied: p.Applied, RejectedOlder: p.RejectedOlder,
 				Duplicate: p.Duplicate, Conflicts: p.Conflicts,
-			}
-			if !p.Current.IsZero() {
-				lag := max(0, time.Since(p.Current).Seconds()-heartbeat.Seconds())
-				l.LagSeconds = &lag
-			}
-			s.Links = append(s.Links, l)
+				Alert: d.alertState(lag.Link{Namespace: ns, Source: src.Name,
+					Destination: d.region.Name}),
+			})
 		}
 	}
 	return s

@@ -68,7 +68,11 @@ func runDaemon(args []string, _, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	go reloadOnHUP(ctx, *topoPath, d, log)
+	// SIGHUP is caught before Run, so an early one cannot kill the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go reloadOnHUP(ctx, hup, *topoPath, d)
 
 	if err := d.Run(ctx); err != nil {
 		log.Error("region stopped", zap.Error(err))
@@ -78,25 +82,15 @@ func runDaemon(args []string, _, stderr io.Writer) int {
 	return 0
 }
 
-// reloadOnHUP re-reads the topology on every SIGHUP until ctx ends.
-func reloadOnHUP(ctx context.Context, path string, d *region.Daemon, log *zap.Logger) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+// reloadOnHUP re-reads the topology on every SIGHUP until ctx ends; the
+// daemon logs and counts what happened.
+func reloadOnHUP(ctx context.Context, hup <-chan os.Signal, path string, d *region.Daemon) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-hup:
+			_ = d.ReloadFile(path)
 		}
-		t, err := topology.Load(path)
-		if err == nil {
-			err = d.Reload(t)
-		}
-		if err != nil {
-			log.Warn("topology reload refused, keeping the one in force", zap.Error(err))
-			continue
-		}
-		log.Info("topology reloaded", zap.String("topology", path))
 	}
 }

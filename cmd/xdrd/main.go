@@ -18,6 +18,8 @@ commands:
   validate  FILE
   demo      [--regions N] [--duration D] [--rate R] [--json] [--serve]
   status    [--admin ADDR]
+  pause     --source REGION [--admin ADDR]   stop applying a link at its destination
+  resume    --source REGION [--admin ADDR]
   version
 `
 
@@ -41,6 +43,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return demoCmd(rest, stdout, stderr)
 	case "status":
 		return status(rest, stdout, stderr)
+	case "pause", "resume":
+		return pauseCmd(rest, stdout, stderr, cmd)
 	case "version":
 		return printVersion(stdout)
 	case "help", "-h", "--help":

@@ -5,11 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -261,4 +264,101 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// TestReloadKeepsOldTopologyWhenInvalid sends SIGHUP to a running `xdrd
+// run` after breaking its topology file: the daemon refuses the new file,
+// says so in a metric, and keeps replicating on the old one; a valid file
+// afterwards is taken.
+func TestReloadKeepsOldTopologyWhenInvalid(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	dir := t.TempDir()
+	bin := buildBinary(t, dir)
+	log := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
+	sc, err := transport.StartRegions(filepath.Join(dir, "nats"), []string{"eu-west", "us-east"}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Shutdown()
+	topoPath := writeTopology(t, dir, sc)
+	valid, err := os.ReadFile(topoPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	topo, err := topology.Load(topoPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	east, err := region.Open(region.Config{Topology: topo, Region: "us-east",
+		DataDir: filepath.Join(dir, "us-east"), Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	eastDone := make(chan struct{})
+	go func() {
+		defer close(eastDone)
+		_ = east.Run(ctx)
+	}()
+	defer func() {
+		cancel()
+		<-eastDone
+		_ = east.Close()
+	}()
+
+	admin := freeAddr(t)
+	west := startDaemon(t, bin, topoPath, dir, admin)
+	defer stopDaemon(t, west)
+	reloadOK := func() float64 {
+		return scrape(t, admin, "xdrd_config_last_reload_successful")
+	}
+
+	broken := strings.Replace(string(valid), "shards: 4", "shards: 0", 1)
+	if err := os.WriteFile(topoPath, []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := west.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the reload to be refused", func() bool { return reloadOK() == 0 })
+
+	putKV(t, admin, "after-bad-reload0", 1)
+	waitFor(t, 30*time.Second, "a write after the refused reload to replicate", func() bool {
+		return countOrigin(t, east, "after-bad-reload", 1, 1) == 1
+	})
+	if !strings.Contains(west.Stderr.(*bytes.Buffer).String(), "topology reload refused") {
+		t.Error("the refused reload was not logged")
+	}
+
+	if err := os.WriteFile(topoPath, valid, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := west.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the valid reload to be taken", func() bool { return reloadOK() == 1 })
+}
+
+// scrape reads one unlabelled gauge from a daemon's /metrics.
+func scrape(t *testing.T, admin, name string) float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if rest, ok := strings.CutPrefix(line, name+" "); ok {
+			v, err := strconv.ParseFloat(rest, 64)
+			if err != nil {
+				t.Fatalf("parse %q: %v", line, err)
+			}
+			return v
+		}
+	}
+	t.Fatalf("no %s in /metrics", name)
+	return 0
 }

@@ -42,10 +42,7 @@ func status(args []string, stdout, stderr io.Writer) int {
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAMESPACE\tLINK\tLAG\tAPPLIED\tOLDER\tDUPLICATE\tCONFLICTS")
 	for _, l := range s.Links {
-		lag := "?"
-		if l.LagSeconds != nil {
-			lag = fmt.Sprintf("%.2fs", *l.LagSeconds)
-		}
+		lag := fmt.Sprintf("%.2fs", l.LagSeconds)
 		fmt.Fprintf(tw, "%s\t%s -> %s\t%s\t%d\t%d\t%d\t%d\n", l.Namespace, l.Source,
 			l.Destination, lag, l.Applied, l.RejectedOlder, l.Duplicate, l.Conflicts)
 	}
