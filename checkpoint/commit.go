@@ -109,6 +109,7 @@ func (n *Node) commit() error {
 		return fmt.Errorf("apply checkpoints: %w", err)
 	}
 
+	n.metrics.commit.Observe(time.Since(start).Seconds())
 	n.log.Debug("committed checkpoints", zap.Int("cursors", len(batch)),
 		zap.Uint64("index", future.Index()), zap.Duration("took", time.Since(start)))
 	return nil
@@ -220,9 +221,14 @@ func (n *Node) watch(obs <-chan raft.Observation) {
 		case o := <-obs:
 			switch d := o.Data.(type) {
 			case raft.RaftState:
-				n.log.Info("raft state changed", zap.String("state", strings.ToLower(d.String())),
+				role := strings.ToLower(d.String())
+				n.metrics.setRole(role)
+				n.log.Info("raft state changed", zap.String("state", role),
 					zap.Uint64("term", n.Term()))
 			case raft.LeaderObservation:
+				if d.LeaderID != "" {
+					n.metrics.leaderChanges.Inc()
+				}
 				n.log.Info("raft leader changed", zap.String("leader-id", string(d.LeaderID)),
 					zap.String("leader-address", string(d.LeaderAddr)))
 			}

@@ -25,6 +25,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 )
 
@@ -70,6 +71,8 @@ type Config struct {
 	CommitInterval time.Duration
 	// Logger receives lifecycle logs and raft's own warnings. Nil discards.
 	Logger *zap.Logger
+	// Registerer receives the group's metrics; nil registers none.
+	Registerer prometheus.Registerer
 }
 
 // withDefaults fills the optional fields and reports every invalid one.
@@ -137,12 +140,13 @@ func (c Config) servers(local raft.ServerAddress) ([]raft.Server, error) {
 // Node is one member of a region's checkpoint group. All methods are safe
 // for concurrent use.
 type Node struct {
-	cfg   Config
-	log   *zap.Logger
-	raft  *raft.Raft
-	fsm   *fsm
-	store *raftboltdb.BoltStore
-	trans raft.Transport
+	cfg     Config
+	log     *zap.Logger
+	metrics *metrics
+	raft    *raft.Raft
+	fsm     *fsm
+	store   *raftboltdb.BoltStore
+	trans   raft.Transport
 
 	// staged holds progress not yet proposed; see commit.go.
 	stageMu sync.Mutex
@@ -257,6 +261,7 @@ func startRaft(cfg Config, trans raft.Transport) (*Node, bool, error) {
 	return &Node{
 		cfg:           cfg,
 		log:           cfg.Logger,
+		metrics:       newMetrics(cfg.Registerer),
 		raft:          r,
 		fsm:           f,
 		store:         store,
@@ -296,6 +301,7 @@ func (n *Node) startWorkers() {
 	})
 	n.raft.RegisterObserver(n.observer)
 
+	n.metrics.setRole(n.State())
 	go n.watch(obs)
 	go n.runCommitter()
 }

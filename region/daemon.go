@@ -155,6 +155,7 @@ func (d *Daemon) openRaft() (*checkpoint.Node, error) {
 		Peers:   d.region.Peers,
 		Logger:  d.log,
 
+		Registerer:     d.reg,
 		CommitInterval: d.cfg.CheckpointInterval,
 	})
 }
