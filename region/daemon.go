@@ -89,6 +89,8 @@ type Daemon struct {
 	topo     *topology.Topology
 	reload   chan struct{}
 	appliers map[string]*applier.Applier // by source region
+	shippers map[string]*shipper.Shipper // by namespace
+	backlog  *prometheus.GaugeVec
 }
 
 // Open opens the store, the raft group and the NATS connection of a region.
@@ -135,6 +137,7 @@ func Open(cfg Config) (d *Daemon, err error) {
 	d.apply = applier.NewMetrics(d.reg, r.Name)
 	d.purge = newPurger(d)
 	d.reloads = newReloads(d.reg)
+	d.backlog = newBacklogGauge(d.reg, r.Name)
 	if d.alerts, d.push, err = d.newAlerts(); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package region_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/xdrd/xdrd/admin"
+	"github.com/xdrd/xdrd/record"
 	"github.com/xdrd/xdrd/region"
 )
 
@@ -77,7 +79,33 @@ func TestLagRisesAndAlertsWhileLinkPaused(t *testing.T) {
 		t.Errorf("xdrd_lag_alert_firing critical = %v while firing", v)
 	}
 
+	// What eu-west writes now waits for us-east: its backlog counts it.
+	for i := range 50 {
+		bins, _ := record.EncodeBins(map[string]any{"i": i})
+		_, err := c.daemon("eu-west").Store().Put(context.Background(), "sessions", "s",
+			fmt.Sprintf("k%d", i), bins, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	backlog := func() float64 {
+		return c.counter("eu-west", "xdrd_backlog_records",
+			map[string]string{"namespace": "sessions", "destination": "us-east"})
+	}
+	eventually(t, 10*time.Second, "eu-west's backlog to us-east", func() string {
+		if b := backlog(); b != 50 {
+			return fmt.Sprintf("backlog %v, want 50", b)
+		}
+		return ""
+	})
+
 	post(t, base+"/v1/links/eu-west/resume")
+	eventually(t, 10*time.Second, "the backlog to drain", func() string {
+		if b := backlog(); b != 0 {
+			return fmt.Sprintf("backlog %v", b)
+		}
+		return ""
+	})
 	waitLink("lag back to about zero and the alert resolved", func(l region.Link) bool {
 		return l.LagSeconds < 0.5 && (l.Alert == "inactive" || strings.HasPrefix(l.Alert, "resolved"))
 	})

@@ -106,6 +106,7 @@ func (d *Daemon) Reload(t *topology.Topology) error {
 func (d *Daemon) start(ctx context.Context, wg *sync.WaitGroup) {
 	t := d.Topology()
 	appliers := make(map[string]*applier.Applier)
+	shippers := make(map[string]*shipper.Shipper)
 
 	for _, ns := range t.Namespaces {
 		if len(t.Destinations(ns.Name, d.region.Name)) == 0 {
@@ -116,6 +117,7 @@ func (d *Daemon) start(ctx context.Context, wg *sync.WaitGroup) {
 			d.log.Error("shipper not started", zap.String("namespace", ns.Name), zap.Error(err))
 			continue
 		}
+		shippers[ns.Name] = s
 		wg.Go(func() { _ = s.Run(ctx) })
 	}
 
@@ -134,7 +136,7 @@ func (d *Daemon) start(ctx context.Context, wg *sync.WaitGroup) {
 	wg.Go(func() { d.monitor(ctx, t) })
 
 	d.mu.Lock()
-	d.appliers = appliers
+	d.appliers, d.shippers = appliers, shippers
 	d.mu.Unlock()
 }
 

@@ -52,6 +52,9 @@ func (s *Shipper) runOnce(ctx context.Context) error {
 		inflight: make(chan pending, s.cfg.MaxInFlight),
 	}
 	r.pos = slices.Min(r.cursors)
+	for shard, c := range r.cursors {
+		s.acked[shard].Store(uint64(c))
+	}
 	for i := range r.batches {
 		r.batches[i] = newBatch()
 	}
@@ -239,8 +242,10 @@ func (r *run) publish(ctx context.Context, f *frame.Frame, id string) error {
 func (r *run) collect(ctx context.Context, fail context.CancelCauseFunc) {
 	for p := range r.inflight {
 		select {
-		case <-p.future.Ok():
+		case ack := <-p.future.Ok():
 			r.cps.Stage(r.key(p.shard), uint64(p.last))
+			r.acked[p.shard].Store(uint64(p.last))
+			r.frames.add(ack.Sequence, p.count)
 			r.metrics.shipped.WithLabelValues(r.cfg.Namespace).Add(float64(p.count))
 			r.metrics.frames.WithLabelValues(r.cfg.Namespace).Inc()
 		case err := <-p.future.Err():

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -84,6 +85,9 @@ type Shipper struct {
 	metrics *Metrics
 	log     *zap.Logger
 	now     func() time.Time
+
+	acked  []atomic.Uint64 // per shard: the cursor JetStream holds everything up to
+	frames ledger          // acknowledged frames, for counting backlog
 }
 
 // New returns a shipper; Run starts it.
@@ -96,7 +100,8 @@ func New(cfg Config, st store.Store, pub Publisher, cps Checkpoints, m *Metrics,
 	cfg.fill()
 	return &Shipper{
 		cfg: cfg, store: st, pub: pub, cps: cps, metrics: m, now: time.Now,
-		log: log.With(zap.String("namespace", cfg.Namespace)),
+		log:   log.With(zap.String("namespace", cfg.Namespace)),
+		acked: make([]atomic.Uint64, cfg.Shards),
 	}, nil
 }
 
@@ -145,3 +150,32 @@ func (s *Shipper) ships(v *record.Version) bool {
 }
 
 var errAckLost = errors.New("publish not acknowledged")
+
+// Unshipped counts the changes of the namespace's change log that
+// JetStream does not hold yet. It counts every change past the lowest
+// shard's cursor, those that will be skipped (other origins, filtered
+// sets) included, so it is an upper bound.
+func (s *Shipper) Unshipped(ctx context.Context) (uint64, error) {
+	last, err := s.store.Last(ctx, s.cfg.Namespace)
+	if err != nil {
+		return 0, err
+	}
+	floor := s.acked[0].Load()
+	for i := range s.acked[1:] {
+		floor = min(floor, s.acked[i+1].Load())
+	}
+	if uint64(last) <= floor {
+		return 0, nil
+	}
+	return uint64(last) - floor, nil
+}
+
+// Unapplied counts the records in frames this shipper published whose
+// stream sequence is above floor: the frames a destination whose consumer
+// has that ack floor has not applied yet. Frames published before this
+// daemon started are not counted.
+func (s *Shipper) Unapplied(floor uint64) uint64 { return s.frames.after(floor) }
+
+// Applied tells the shipper that every destination has applied the stream
+// up to floor, so it may forget those frames.
+func (s *Shipper) Applied(floor uint64) { s.frames.trim(floor) }

@@ -134,3 +134,17 @@ func (c *Conn) DeadLetter(ctx context.Context, msg jetstream.Msg, reason string)
 		zap.String("reason", reason), zap.Uint64("dlq-sequence", ack.Sequence))
 	return nil
 }
+
+// ConsumerInfo returns the state of dest's consumer on source's stream:
+// its ack floor says how far dest has applied the stream.
+func (c *Conn) ConsumerInfo(ctx context.Context, source, dest string) (*jetstream.ConsumerInfo, error) {
+	js, err := c.jetStreamFor(source)
+	if err != nil {
+		return nil, err
+	}
+	cons, err := js.Consumer(ctx, StreamName(source), ConsumerName(dest))
+	if err != nil {
+		return nil, fmt.Errorf("consumer %s on %s: %w", ConsumerName(dest), StreamName(source), err)
+	}
+	return cons.CachedInfo(), nil
+}

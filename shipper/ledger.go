@@ -1,0 +1,78 @@
+package shipper
+
+import (
+	"sort"
+	"sync"
+)
+
+// maxLedger bounds the frames a ledger remembers. Past it the oldest are
+// forgotten, and the backlog they hold is no longer counted; at 512 records
+// a frame that is a backlog of over half a billion records.
+const maxLedger = 1 << 20
+
+// ledger remembers, for the frames of one namespace that JetStream
+// acknowledged, their stream sequence and how many records they carried,
+// so the records a destination has not acknowledged yet can be counted from
+// its consumer's ack floor.
+type ledger struct {
+	mu      sync.Mutex
+	seqs    []uint64 // increasing
+	cum     []uint64 // records in frames up to and including seqs[i]
+	dropped uint64   // records of frames forgotten from the front
+}
+
+// add records an acknowledged frame of count records.
+func (l *ledger) add(seq uint64, count int) {
+	if count == 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if n := len(l.seqs); n > 0 && seq <= l.seqs[n-1] {
+		return // a duplicate ack of a frame already counted
+	}
+	total := l.total()
+	l.seqs = append(l.seqs, seq)
+	l.cum = append(l.cum, total+uint64(count))
+	if len(l.seqs) > maxLedger {
+		l.forget(1)
+	}
+}
+
+// after returns the records in frames with a sequence above floor.
+func (l *ledger) after(floor uint64) uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	i := sort.Search(len(l.seqs), func(i int) bool { return l.seqs[i] > floor })
+	if i == len(l.seqs) {
+		return 0
+	}
+	below := l.dropped
+	if i > 0 {
+		below = l.cum[i-1]
+	}
+	return l.total() - below
+}
+
+// trim forgets frames at or below floor: every destination has them.
+func (l *ledger) trim(floor uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.forget(sort.Search(len(l.seqs), func(i int) bool { return l.seqs[i] > floor }))
+}
+
+func (l *ledger) forget(n int) {
+	if n == 0 {
+		return
+	}
+	l.dropped = l.cum[n-1]
+	l.seqs = append(l.seqs[:0], l.seqs[n:]...)
+	l.cum = append(l.cum[:0], l.cum[n:]...)
+}
+
+func (l *ledger) total() uint64 {
+	if n := len(l.cum); n > 0 {
+		return l.cum[n-1]
+	}
+	return l.dropped
+}
