@@ -40,11 +40,15 @@ func status(args []string, stdout, stderr io.Writer) int {
 
 	fmt.Fprintf(stdout, "region %s, raft %s (term %d)\n", s.Region, s.Raft.Role, s.Raft.Term)
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAMESPACE\tLINK\tLAG\tAPPLIED\tOLDER\tDUPLICATE\tCONFLICTS")
+	fmt.Fprintln(tw, "NAMESPACE\tLINK\tLAG\tCAUSE\tALERT\tAPPLIED\tOLDER\tDUPLICATE\tCONFLICTS")
 	for _, l := range s.Links {
-		lag := fmt.Sprintf("%.2fs", l.LagSeconds)
-		fmt.Fprintf(tw, "%s\t%s -> %s\t%s\t%d\t%d\t%d\t%d\n", l.Namespace, l.Source,
-			l.Destination, lag, l.Applied, l.RejectedOlder, l.Duplicate, l.Conflicts)
+		cause := l.Cause
+		if cause == "" {
+			cause = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s -> %s\t%.2fs\t%s\t%s\t%d\t%d\t%d\t%d\n", l.Namespace,
+			l.Source, l.Destination, l.LagSeconds, cause, l.Alert,
+			l.Applied, l.RejectedOlder, l.Duplicate, l.Conflicts)
 	}
 	_ = tw.Flush()
 	return 0
