@@ -17,6 +17,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/xdrd/xdrd/conflict"
+	"github.com/xdrd/xdrd/conflictlog"
 	"github.com/xdrd/xdrd/frame"
 	"github.com/xdrd/xdrd/record"
 	"github.com/xdrd/xdrd/store"
@@ -50,6 +51,11 @@ type Config struct {
 	// Forward accepts versions whose origin is not the source: the source
 	// forwards them on this link.
 	Forward bool
+	// Conflicts receives every conflict this applier decides; nil logs
+	// none (they are still counted).
+	Conflicts *conflictlog.Log
+	// RegionName names a region by its ID in conflict entries.
+	RegionName func(record.RegionID) string
 
 	// Heartbeat is how often an idle source shard sends a heartbeat; the
 	// longest silence a healthy link shows. Default 1s.

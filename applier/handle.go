@@ -9,8 +9,10 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/xdrd/xdrd/conflict"
+	"github.com/xdrd/xdrd/conflictlog"
 	"github.com/xdrd/xdrd/frame"
 	"github.com/xdrd/xdrd/record"
+	"github.com/xdrd/xdrd/store"
 	"github.com/xdrd/xdrd/transport"
 )
 
@@ -195,13 +197,7 @@ func (a *Applier) apply(ctx context.Context, ns string, vs []record.Version) err
 			conflict.Concurrent(res.Previous, v.Meta) {
 			p.conflicts.Add(1)
 			a.metrics.conflict.WithLabelValues(ns, a.cfg.Source).Inc()
-			a.log.Debug("conflict", zap.String("namespace", ns), zap.String("set", v.Set),
-				zap.String("outcome", res.Outcome.String()), zap.String("policy", policy.String()),
-				zap.Uint64("generation", uint64(v.Generation)), zap.Int64("lut", int64(v.LUT)),
-				zap.Uint8("origin", uint8(v.Origin)),
-				zap.Uint64("stored-generation", uint64(res.Previous.Generation)),
-				zap.Int64("stored-lut", int64(res.Previous.LUT)),
-				zap.Uint8("stored-origin", uint8(res.Previous.Origin)))
+			a.logConflict(ns, policy, v, res)
 		}
 	}
 	for o, n := range counts {
@@ -211,4 +207,33 @@ func (a *Applier) apply(ctx context.Context, ns string, vs []record.Version) err
 		}
 	}
 	return nil
+}
+
+// logConflict writes a decided conflict to the conflict log, with both
+// versions' metadata, the policy and the winner.
+func (a *Applier) logConflict(ns string, policy conflict.Policy, v *record.Version,
+	res store.Result) {
+	if a.cfg.Conflicts == nil {
+		return
+	}
+	winner := conflictlog.WinnerStored
+	if res.Outcome == conflict.Applied {
+		winner = conflictlog.WinnerIncoming
+	}
+	a.cfg.Conflicts.Record(conflictlog.Entry{
+		Namespace: ns, Set: v.Set, Key: v.Key, Policy: policy.String(), Winner: winner,
+		Incoming: conflictlog.SideOf(v.Meta, a.regionName(v.Origin)),
+		Stored:   conflictlog.SideOf(res.Previous, a.regionName(res.Previous.Origin)),
+	})
+}
+
+// regionName names a region for the conflict log, falling back to its ID
+// when the topology does not know it.
+func (a *Applier) regionName(id record.RegionID) string {
+	if a.cfg.RegionName != nil {
+		if name := a.cfg.RegionName(id); name != "" {
+			return name
+		}
+	}
+	return fmt.Sprintf("id-%d", id)
 }

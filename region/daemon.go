@@ -20,6 +20,7 @@ import (
 
 	"github.com/xdrd/xdrd/applier"
 	"github.com/xdrd/xdrd/checkpoint"
+	"github.com/xdrd/xdrd/conflictlog"
 	"github.com/xdrd/xdrd/lag"
 	"github.com/xdrd/xdrd/record"
 	"github.com/xdrd/xdrd/shipper"
@@ -64,21 +65,22 @@ type Tuning struct {
 
 // Daemon is one region's replication daemon.
 type Daemon struct {
-	cfg     Config
-	region  topology.Region
-	id      record.RegionID
-	clock   *record.Clock
-	store   store.Store
-	raft    *checkpoint.Node
-	conn    *transport.Conn
-	nats    *server.Server // embedded, when the topology names no NATS
-	reg     *prometheus.Registry
-	ship    *shipper.Metrics
-	apply   *applier.Metrics
-	purge   *purger
-	reloads *reloads
-	alerts  *lag.Evaluator
-	push    *lag.Alertmanager
+	cfg       Config
+	region    topology.Region
+	id        record.RegionID
+	clock     *record.Clock
+	store     store.Store
+	raft      *checkpoint.Node
+	conn      *transport.Conn
+	nats      *server.Server // embedded, when the topology names no NATS
+	reg       *prometheus.Registry
+	ship      *shipper.Metrics
+	apply     *applier.Metrics
+	purge     *purger
+	reloads   *reloads
+	conflicts *conflictlog.Log
+	alerts    *lag.Evaluator
+	push      *lag.Alertmanager
 	// observed are the links the monitor saw last; only it touches them.
 	observed map[lag.Link]bool
 	log      *zap.Logger
@@ -138,6 +140,7 @@ func Open(cfg Config) (d *Daemon, err error) {
 	d.purge = newPurger(d)
 	d.reloads = newReloads(d.reg)
 	d.backlog = newBacklogGauge(d.reg, r.Name)
+	d.conflicts = conflictlog.New(d.conn, r.Name, d.reg, d.log)
 	if d.alerts, d.push, err = d.newAlerts(); err != nil {
 		return nil, err
 	}
@@ -233,6 +236,9 @@ func (d *Daemon) Close() error {
 	}
 	if d.raft != nil {
 		errs = append(errs, d.raft.Close())
+	}
+	if d.conflicts != nil {
+		d.conflicts.Close()
 	}
 	if d.conn != nil {
 		d.conn.Close()

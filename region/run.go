@@ -66,13 +66,16 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 }
 
-// prepare makes sure this region's stream and dead-letter inbox exist,
+// prepare makes sure this region's stream, dead letters and conflict log exist,
 // retrying while NATS is not reachable yet.
 func (d *Daemon) prepare(ctx context.Context) error {
 	for {
 		err := d.conn.EnsureStream(ctx, d.region.Name)
 		if err == nil {
 			err = d.conn.EnsureDLQ(ctx, d.region.Name)
+		}
+		if err == nil {
+			err = d.conn.EnsureConflictStream(ctx, d.region.Name)
 		}
 		if err == nil {
 			return nil
@@ -182,7 +185,12 @@ func (d *Daemon) applierConfig(t *topology.Topology, src topology.Region) (appli
 			_, ok := t.Namespace(ns)
 			return ok
 		},
-		Forward:  link.Forward,
+		Forward:   link.Forward,
+		Conflicts: d.conflicts,
+		RegionName: func(id record.RegionID) string {
+			r, _ := t.RegionByID(int(id))
+			return r.Name
+		},
 		Rate:     link.MaxRecordsPerSecond,
 		MaxFrame: d.cfg.Tuning.MaxFrame,
 	}, true

@@ -75,9 +75,12 @@ func (c *checker) absentOrOK(path string) bool {
 	return c.given.absent(path) || c.given.ok(path)
 }
 
-// reservedRegion is the one name a region cannot take: its subjects would
-// be those of the dead-letter streams.
-const reservedRegion = "dlq"
+// reservedRegions are the names a region cannot take, because its
+// subjects would be those of the dead letters or of the conflict log.
+var reservedRegions = map[string]string{
+	"dlq":       "dead letters use subjects xdrd.dlq.>",
+	"conflicts": "the conflict log uses subjects xdrd.conflicts.>",
+}
 
 // name checks a required region or namespace name.
 func (c *checker) name(path, kind, value string) bool {
@@ -107,9 +110,8 @@ func (c *checker) checkRegions() {
 			c.regions[r.Name] = true
 		}
 
-		if r.Name == reservedRegion {
-			c.addf(join(p, "name"), "region name %q is reserved: dead letters use "+
-				"subjects xdrd.dlq.>", r.Name)
+		if use, reserved := reservedRegions[r.Name]; reserved {
+			c.addf(join(p, "name"), "region name %q is reserved: %s", r.Name, use)
 		} else if c.name(join(p, "name"), "region", r.Name) {
 			c.validRegions[r.Name] = true
 			if j, dup := names[r.Name]; dup {

@@ -112,13 +112,17 @@ func dlqSubject(dest, reason string) string {
 }
 
 // CheckRegion reports whether name can be a region in subjects and stream
-// names: a valid subject token, and not "dlq", which dead letters use.
+// names: a valid subject token, and neither "dlq" nor "conflicts", which
+// the dead letters' and the conflict log's subjects use.
 func CheckRegion(name string) error {
 	if err := checkToken("region", name); err != nil {
 		return err
 	}
 	if strings.EqualFold(name, dlqToken) {
 		return fmt.Errorf("region %q is reserved for dead letters: %w", name, ErrBadName)
+	}
+	if strings.EqualFold(name, conflictsToken) {
+		return fmt.Errorf("region %q is reserved for the conflict log: %w", name, ErrBadName)
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ commands:
   validate  FILE
   demo      [--regions N] [--duration D] [--rate R] [--json] [--serve]
   status    [--admin ADDR]
+  conflicts --topology FILE --region NAME [--namespace N] [--since D] [--json] [--nats URL]
   pause     --source REGION [--admin ADDR]   stop applying a link at its destination
   resume    --source REGION [--admin ADDR]
   version
@@ -43,6 +44,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return demoCmd(rest, stdout, stderr)
 	case "status":
 		return status(rest, stdout, stderr)
+	case "conflicts":
+		return conflictsCmd(rest, stdout, stderr)
 	case "pause", "resume":
 		return pauseCmd(rest, stdout, stderr, cmd)
 	case "version":
