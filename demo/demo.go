@@ -160,9 +160,11 @@ func buildTopology(dir string, regions []string, sc *transport.Supercluster) (*t
   - name: profiles
     conflict: generation
     shards: 16
+    lag-alert: {warning: 5s, critical: 15s, for: 5s}
   - name: sessions
     conflict: timestamp
     shards: 8
+    lag-alert: {warning: 5s, critical: 15s, for: 5s}
 `
 	path := filepath.Join(dir, "topology.yaml")
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {

@@ -37,6 +37,6 @@ func pauseCmd(args []string, stdout, stderr io.Writer, action string) int {
 		fmt.Fprintf(stderr, "xdrd %s: %s: %s\n", action, resp.Status, body["error"])
 		return 1
 	}
-	fmt.Fprintf(stdout, "link %s -> %s: %s\n", *source, *addr, body["state"])
+	fmt.Fprintf(stdout, "link from %s at %s: %s\n", *source, *addr, body["state"])
 	return 0
 }
