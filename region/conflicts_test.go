@@ -32,10 +32,15 @@ func TestConflictLogMatchesCounter(t *testing.T) {
 	c.converge(30 * time.Second)
 
 	for _, name := range names {
-		counted := c.counter(name, "xdrd_conflicts_total", nil)
-		if counted < 20 {
-			t.Fatalf("%s counted %v conflicts, want at least the 20 seeded keys", name, counted)
-		}
+		// The stores can agree before the losing versions have reached
+		// their appliers, so wait for the conflicts to be decided.
+		var counted float64
+		eventually(t, 10*time.Second, name+" to decide the seeded conflicts", func() string {
+			if counted = c.counter(name, "xdrd_conflicts_total", nil); counted < 20 {
+				return fmt.Sprintf("%v conflicts, want at least the 20 seeded keys", counted)
+			}
+			return ""
+		})
 		var entries []conflictlog.Entry
 		eventually(t, 10*time.Second, name+"'s conflict log", func() string {
 			entries = readConflicts(t, c, name)
