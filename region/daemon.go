@@ -38,6 +38,9 @@ type Config struct {
 	DataDir string
 	// NATS overrides the region's nats URL; the demo and tests use it.
 	NATS string
+	// Store, when set, is used instead of opening the region's store URL;
+	// the daemon closes it. Benchmarks wrap a store this way.
+	Store store.Store
 	// RaftBind is the raft TCP address; default 127.0.0.1:0 for a group of
 	// one.
 	RaftBind string
@@ -123,8 +126,11 @@ func Open(cfg Config) (d *Daemon, err error) {
 		}
 	}()
 
-	if d.store, err = openStore(r.Store, cfg.DataDir, d.id, d.clock); err != nil {
-		return nil, err
+	d.store = cfg.Store
+	if d.store == nil {
+		if d.store, err = openStore(r.Store, cfg.DataDir, d.id, d.clock); err != nil {
+			return nil, err
+		}
 	}
 	if d.raft, err = d.openRaft(); err != nil {
 		return nil, err

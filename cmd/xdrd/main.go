@@ -17,6 +17,7 @@ commands:
   run       --topology FILE --region NAME [--data-dir DIR] [--admin ADDR]
   validate  FILE
   demo      [--regions N] [--duration D] [--rate R] [--json] [--serve]
+  bench     [--store URL] [--records N] [--size BYTES] [--rate R] [--json]
   status    [--admin ADDR]
   conflicts --topology FILE --region NAME [--namespace N] [--since D] [--json] [--nats URL]
   pause     --source REGION [--admin ADDR]   stop applying a link at its destination
@@ -44,6 +45,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return demoCmd(rest, stdout, stderr)
 	case "status":
 		return status(rest, stdout, stderr)
+	case "bench":
+		return benchCmd(rest, stdout, stderr)
 	case "conflicts":
 		return conflictsCmd(rest, stdout, stderr)
 	case "pause", "resume":

@@ -1,0 +1,137 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/xdrd/xdrd/conflict"
+	"github.com/xdrd/xdrd/record"
+	"github.com/xdrd/xdrd/transport"
+)
+
+// recordsPerFrame is the shipper's default batch: the raw JetStream run
+// moves the same bytes in messages of the same size.
+const recordsPerFrame = 512
+
+// rawJetStream publishes the bytes of records records, in messages of
+// frameBytes each, into a file stream in region's JetStream and consumes
+// them with explicit acks at the same time, as a link would. It returns
+// records per second.
+func rawJetStream(ctx context.Context, url, region string, records, frameBytes int) (float64, error) {
+	nc, err := nats.Connect(url)
+	if err != nil {
+		return 0, fmt.Errorf("raw jetstream: %w", err)
+	}
+	defer nc.Close()
+	js, err := jetstream.NewWithDomain(nc, region)
+	if err != nil {
+		return 0, err
+	}
+	const name = "BENCH_RAW"
+	s, err := js.CreateStream(ctx, jetstream.StreamConfig{
+		Name: name, Subjects: []string{"bench.raw"}, Storage: jetstream.FileStorage,
+	})
+	if err != nil {
+		return 0, fmt.Errorf("raw jetstream: create stream: %w", err)
+	}
+	defer func() { _ = js.DeleteStream(context.Background(), name) }()
+	cons, err := s.CreateConsumer(ctx, jetstream.ConsumerConfig{AckPolicy: jetstream.AckExplicitPolicy})
+	if err != nil {
+		return 0, err
+	}
+
+	msgs := (records + recordsPerFrame - 1) / recordsPerFrame
+	payload := make([]byte, max(frameBytes, 1))
+	began := time.Now()
+	var wg sync.WaitGroup
+	consumed := make(chan error, 1)
+	wg.Go(func() { consumed <- consume(cons, msgs) })
+	for range msgs {
+		if _, err := js.PublishAsync("bench.raw", payload); err != nil {
+			return 0, fmt.Errorf("raw jetstream: publish: %w", err)
+		}
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	wg.Wait()
+	if err := <-consumed; err != nil {
+		return 0, err
+	}
+	return float64(records) / time.Since(began).Seconds(), nil
+}
+
+func consume(cons jetstream.Consumer, n int) error {
+	it, err := cons.Messages(jetstream.PullMaxMessages(256))
+	if err != nil {
+		return err
+	}
+	defer it.Stop()
+	for range n {
+		m, err := it.Next()
+		if err != nil {
+			return fmt.Errorf("raw jetstream: consume: %w", err)
+		}
+		if err := m.Ack(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rawStore applies the same records to a fresh store of the benchmarked
+// kind, in batches of a frame, and returns records per second: what the
+// store can take with no replication around it.
+func rawStore(ctx context.Context, o *Options) (float64, error) {
+	st, err := openStore(o, "raw", 2)
+	if err != nil {
+		return 0, err
+	}
+	defer st.Close()
+	bins, err := record.EncodeBins(map[string]any{"v": make([]byte, o.Size)})
+	if err != nil {
+		return 0, err
+	}
+	batch := make([]record.Version, 0, recordsPerFrame)
+	lut := record.LUT(time.Now().UnixNano())
+	began := time.Now()
+	for i := range o.Records {
+		lut++
+		batch = append(batch, record.Version{Namespace: namespace, Set: "s",
+			Key: fmt.Sprintf("k%09d", i), Bins: bins,
+			Meta: record.Meta{Generation: 1, LUT: lut, Origin: 1}})
+		if len(batch) == cap(batch) || i == o.Records-1 {
+			if _, err := st.Apply(ctx, conflict.Generation, batch); err != nil {
+				return 0, fmt.Errorf("raw store: %w", err)
+			}
+			batch = batch[:0]
+		}
+	}
+	return float64(o.Records) / time.Since(began).Seconds(), nil
+}
+
+// wireBytes is the source stream's bytes per record shipped, heartbeats
+// and message overhead included.
+func wireBytes(ctx context.Context, url string, records int) (float64, error) {
+	nc, err := nats.Connect(url)
+	if err != nil {
+		return 0, err
+	}
+	defer nc.Close()
+	js, err := jetstream.NewWithDomain(nc, source)
+	if err != nil {
+		return 0, err
+	}
+	s, err := js.Stream(ctx, transport.StreamName(source))
+	if err != nil {
+		return 0, fmt.Errorf("source stream: %w", err)
+	}
+	return float64(s.CachedInfo().State.Bytes) / float64(records), nil
+}

@@ -1,0 +1,221 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/xdrd/xdrd/record"
+	"github.com/xdrd/xdrd/region"
+	"github.com/xdrd/xdrd/store"
+	"github.com/xdrd/xdrd/store/embedded"
+	"github.com/xdrd/xdrd/store/memory"
+	"github.com/xdrd/xdrd/topology"
+	"github.com/xdrd/xdrd/transport"
+)
+
+// The link under test: namespace bench from source to destination.
+const (
+	source      = "source"
+	destination = "destination"
+	namespace   = "bench"
+	writers     = 4
+)
+
+// Run measures the link, then the baselines, and returns the figures.
+func Run(ctx context.Context, o Options) (Result, error) {
+	o.fill()
+	if o.Dir == "" {
+		dir, err := os.MkdirTemp("", "xdrd-bench-")
+		if err != nil {
+			return Result{}, fmt.Errorf("create bench dir: %w", err)
+		}
+		defer os.RemoveAll(dir)
+		o.Dir = dir
+	}
+	res := Result{Store: o.Store, Records: o.Records, Size: o.Size, Rate: o.Rate,
+		Cores: runtime.NumCPU()}
+
+	sc, err := transport.StartRegions(filepath.Join(o.Dir, "nats"),
+		[]string{source, destination}, o.Logger)
+	if err != nil {
+		return res, fmt.Errorf("start nats: %w", err)
+	}
+	defer sc.Shutdown()
+
+	fmt.Fprintln(o.Progress, "end to end ...")
+	if err := endToEnd(ctx, &o, sc, &res); err != nil {
+		return res, err
+	}
+	res.PeakRSS = peakRSS()
+
+	fmt.Fprintln(o.Progress, "raw jetstream ...")
+	frameBytes := int(res.WireBytes * 512)
+	if res.Baseline.JetStream, err = rawJetStream(ctx, sc.URL(source), source,
+		o.Records, frameBytes); err != nil {
+		return res, err
+	}
+	fmt.Fprintln(o.Progress, "raw store ...")
+	if res.Baseline.Store, err = rawStore(ctx, &o); err != nil {
+		return res, err
+	}
+	res.Ratio.JetStream = res.RecordsPerSecond / res.Baseline.JetStream
+	res.Ratio.Store = res.RecordsPerSecond / res.Baseline.Store
+	return res, nil
+}
+
+// openStore opens a store of the benchmarked kind for one region.
+func openStore(o *Options, name string, id record.RegionID) (store.Store, error) {
+	clock := record.NewClock(nil)
+	switch o.Store {
+	case "memory://", "memory":
+		return memory.New(id, clock), nil
+	case "embedded", "embedded://":
+		return embedded.Open(filepath.Join(o.Dir, name, "store"), id, clock)
+	}
+	return nil, fmt.Errorf("bench store %q: want memory:// or embedded", o.Store)
+}
+
+func endToEnd(ctx context.Context, o *Options, sc *transport.Supercluster, res *Result) error {
+	topo, err := topology.Parse("bench", fmt.Appendf(nil, `regions:
+  - {name: %s, id: 1}
+  - {name: %s, id: 2}
+namespaces:
+  - {name: %s, shards: 16, ship-to: [%s]}
+`, source, destination, namespace, destination))
+	if err != nil {
+		return err
+	}
+	rec := &recorder{}
+	src, err := openRegion(ctx, o, sc, topo, source, nil)
+	if err != nil {
+		return err
+	}
+	defer src.stop()
+	dst, err := openRegion(ctx, o, sc, topo, destination, rec)
+	if err != nil {
+		return err
+	}
+	defer dst.stop()
+	if err := waitReplicating(ctx, src.d, dst.d); err != nil {
+		return err
+	}
+
+	bins, err := record.EncodeBins(map[string]any{"v": make([]byte, o.Size)})
+	if err != nil {
+		return err
+	}
+	began := time.Now()
+	if err := write(ctx, src.d.Store(), o, bins); err != nil {
+		return err
+	}
+	if err := waitApplied(ctx, rec, int64(o.Records)); err != nil {
+		return err
+	}
+	res.Seconds = time.Since(began).Seconds()
+	res.RecordsPerSecond = float64(o.Records) / res.Seconds
+	q := rec.quantiles(0.5, 0.99, 0.999)
+	res.LatencyMS = Latencies{P50: q[0], P99: q[1], P999: q[2]}
+	res.WireBytes, err = wireBytes(ctx, sc.URL(source), o.Records)
+	return err
+}
+
+// running is one region's daemon in the benchmark.
+type running struct {
+	d    *region.Daemon
+	stop func()
+}
+
+func openRegion(ctx context.Context, o *Options, sc *transport.Supercluster,
+	topo *topology.Topology, name string, rec *recorder) (*running, error) {
+	r, _ := topo.Region(name)
+	st, err := openStore(o, name, record.RegionID(r.ID))
+	if err != nil {
+		return nil, err
+	}
+	if rec != nil {
+		st = &timedStore{Store: st, rec: rec}
+	}
+	d, err := region.Open(region.Config{
+		Topology: topo, Region: name, DataDir: filepath.Join(o.Dir, name),
+		NATS: sc.URL(name), Store: st, Registry: prometheus.NewRegistry(), Logger: o.Logger,
+	})
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = d.Run(ctx) })
+	return &running{d: d, stop: func() {
+		cancel()
+		wg.Wait()
+		_ = d.Close()
+	}}, nil
+}
+
+// poll waits for cond, checking every few milliseconds, until ctx ends or
+// the timeout passes.
+func poll(ctx context.Context, timeout time.Duration, what string, cond func() bool) error {
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("timed out after %s waiting for %s", timeout, what)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+func waitReplicating(ctx context.Context, ds ...*region.Daemon) error {
+	return poll(ctx, 30*time.Second, "regions to replicate", func() bool {
+		for _, d := range ds {
+			if !d.Replicating() {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func waitApplied(ctx context.Context, rec *recorder, n int64) error {
+	return poll(ctx, 10*time.Minute, "every record to be applied", func() bool {
+		return rec.applied.Load() >= n
+	})
+}
+
+// write puts o.Records distinct keys into the source, at o.Rate when set.
+func write(ctx context.Context, st store.Store, o *Options, bins []byte) error {
+	errs := make(chan error, writers)
+	var wg sync.WaitGroup
+	began := time.Now()
+	for w := range writers {
+		wg.Go(func() {
+			for i := w; i < o.Records; i += writers {
+				if o.Rate > 0 {
+					due := began.Add(time.Duration(float64(i) / float64(o.Rate) * float64(time.Second)))
+					if d := time.Until(due); d > 0 {
+						time.Sleep(d) // pacing the load, not waiting for a result
+					}
+				}
+				if _, err := st.Put(ctx, namespace, "s", fmt.Sprintf("k%09d", i), bins, 0); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}

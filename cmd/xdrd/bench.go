@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os/signal"
+	"syscall"
+
+	"go.uber.org/zap/zapcore"
+
+	"github.com/xdrd/xdrd/bench"
+)
+
+// benchCmd measures one link end to end and its raw baselines.
+func benchCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o bench.Options
+	fs.StringVar(&o.Store, "store", "memory://", "store of both regions: memory:// or embedded")
+	fs.IntVar(&o.Records, "records", 200000, "records to replicate")
+	fs.IntVar(&o.Size, "size", 300, "bytes of bins per record")
+	fs.IntVar(&o.Rate, "rate", 0, "records per second to write (default: as fast as possible)")
+	asJSON := fs.Bool("json", false, "print the result as one JSON object")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	o.Logger = newLogger(stderr, zapcore.WarnLevel)
+	o.Progress = stderr
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	res, err := bench.Run(ctx, o)
+	if err != nil {
+		fmt.Fprintf(stderr, "xdrd bench: %v\n", err)
+		return 1
+	}
+	if *asJSON {
+		line, _ := json.Marshal(res)
+		fmt.Fprintln(stdout, string(line))
+		return 0
+	}
+	fmt.Fprint(stdout, res.String())
+	return 0
+}
