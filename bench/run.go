@@ -25,7 +25,7 @@ const (
 	source      = "source"
 	destination = "destination"
 	namespace   = "bench"
-	writers     = 4
+	writers     = 32
 )
 
 // Run measures the link, then the baselines, and returns the figures.
@@ -92,28 +92,49 @@ namespaces:
 	if err != nil {
 		return err
 	}
-	rec := &recorder{}
-	src, err := openRegion(ctx, o, sc, topo, source, nil)
-	if err != nil {
-		return err
-	}
-	defer src.stop()
-	dst, err := openRegion(ctx, o, sc, topo, destination, rec)
-	if err != nil {
-		return err
-	}
-	defer dst.stop()
-	if err := waitReplicating(ctx, src.d, dst.d); err != nil {
-		return err
-	}
-
 	bins, err := record.EncodeBins(map[string]any{"v": make([]byte, o.Size)})
 	if err != nil {
 		return err
 	}
-	began := time.Now()
-	if err := write(ctx, src.d.Store(), o, bins); err != nil {
+	srcStore, err := openStore(o, source, 1)
+	if err != nil {
 		return err
+	}
+	if o.Rate == 0 {
+		// At full speed the records wait in the source's change log before
+		// its daemon starts, so the figure is the replication pipeline's,
+		// not how fast this process can write into the store.
+		if err := write(ctx, srcStore, o, bins); err != nil {
+			_ = srcStore.Close()
+			return err
+		}
+	}
+
+	rec := &recorder{}
+	dst, err := openRegion(ctx, o, sc, topo, destination, nil, rec)
+	if err != nil {
+		_ = srcStore.Close()
+		return err
+	}
+	defer dst.stop()
+	if err := waitReplicating(ctx, dst.d); err != nil {
+		_ = srcStore.Close()
+		return err
+	}
+	src, err := openRegion(ctx, o, sc, topo, source, srcStore, nil)
+	if err != nil {
+		return err
+	}
+	defer src.stop()
+	if err := waitReplicating(ctx, src.d); err != nil {
+		return err
+	}
+
+	began := time.Now()
+	if o.Rate > 0 {
+		if err := write(ctx, srcStore, o, bins); err != nil {
+			return err
+		}
 	}
 	if err := waitApplied(ctx, rec, int64(o.Records)); err != nil {
 		return err
@@ -132,12 +153,16 @@ type running struct {
 	stop func()
 }
 
+// openRegion runs a region's daemon on st, or on a new store when st is
+// nil; with rec, every version the store applies has its latency recorded.
 func openRegion(ctx context.Context, o *Options, sc *transport.Supercluster,
-	topo *topology.Topology, name string, rec *recorder) (*running, error) {
+	topo *topology.Topology, name string, st store.Store, rec *recorder) (*running, error) {
 	r, _ := topo.Region(name)
-	st, err := openStore(o, name, record.RegionID(r.ID))
-	if err != nil {
-		return nil, err
+	if st == nil {
+		var err error
+		if st, err = openStore(o, name, record.RegionID(r.ID)); err != nil {
+			return nil, err
+		}
 	}
 	if rec != nil {
 		st = &timedStore{Store: st, rec: rec}
@@ -195,6 +220,7 @@ func waitApplied(ctx context.Context, rec *recorder, n int64) error {
 }
 
 // write puts o.Records distinct keys into the source, at o.Rate when set.
+// Many writers share the store's disk syncs, as a region's clients would.
 func write(ctx context.Context, st store.Store, o *Options, bins []byte) error {
 	errs := make(chan error, writers)
 	var wg sync.WaitGroup
