@@ -47,21 +47,8 @@ func (c *Conn) EnsureConflictStream(ctx context.Context, region string) error {
 	if err := CheckRegion(region); err != nil {
 		return fmt.Errorf("ensure conflict stream: %w", err)
 	}
-	subject := SubjectRoot + "." + conflictsToken + "." + region + ".>"
-	if c.single {
-		subject = SubjectRoot + "." + conflictsToken + ".>"
-	}
-	cfg := jetstream.StreamConfig{
-		Name:        ConflictStream,
-		Description: "xdrd conflicts decided by appliers",
-		Subjects:    []string{subject},
-		Retention:   jetstream.LimitsPolicy,
-		Discard:     jetstream.DiscardOld,
-		MaxBytes:    c.cfg.DLQMaxBytes,
-		MaxAge:      c.cfg.DLQMaxAge,
-		Duplicates:  c.cfg.DuplicateWindow,
-	}
-	return c.ensure(ctx, region, cfg)
+	return c.ensureAudit(ctx, region, ConflictStream, conflictsToken,
+		"xdrd conflicts decided by appliers")
 }
 
 // PublishConflictAsync stores one encoded conflict entry of region and

@@ -46,21 +46,29 @@ func (c *Conn) EnsureDLQ(ctx context.Context, region string) error {
 	if err := CheckRegion(region); err != nil {
 		return fmt.Errorf("ensure dlq: %w", err)
 	}
-	subject := SubjectRoot + "." + dlqToken + "." + region + ".>"
+	return c.ensureAudit(ctx, region, DLQStream, dlqToken, "xdrd frames that appliers rejected")
+}
+
+// ensureAudit makes sure one of region's audit streams exists — the dead
+// letters or the conflict log — taking subjects xdrd.<token>.<region>.>,
+// or xdrd.<token>.> when one JetStream holds every region. Both keep
+// Config.DLQMaxAge and at most Config.DLQMaxBytes, dropping the oldest
+// first, under the duplicate window.
+func (c *Conn) ensureAudit(ctx context.Context, region, name, token, description string) error {
+	subject := SubjectRoot + "." + token + "." + region + ".>"
 	if c.single {
-		subject = SubjectRoot + "." + dlqToken + ".>"
+		subject = SubjectRoot + "." + token + ".>"
 	}
-	cfg := jetstream.StreamConfig{
-		Name:        DLQStream,
-		Description: "xdrd frames that appliers rejected",
+	return c.ensure(ctx, region, jetstream.StreamConfig{
+		Name:        name,
+		Description: description,
 		Subjects:    []string{subject},
 		Retention:   jetstream.LimitsPolicy,
 		Discard:     jetstream.DiscardOld,
 		MaxBytes:    c.cfg.DLQMaxBytes,
 		MaxAge:      c.cfg.DLQMaxAge,
 		Duplicates:  c.cfg.DuplicateWindow,
-	}
-	return c.ensure(ctx, region, cfg)
+	})
 }
 
 // ensure creates the stream want in region's JetStream or brings an

@@ -44,7 +44,7 @@ func TestKilledDaemonRestarts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sc.Shutdown()
+	t.Cleanup(sc.Shutdown)
 	topoPath := writeTopology(t, dir, sc)
 	topo, err := topology.Load(topoPath)
 	if err != nil {
@@ -52,22 +52,7 @@ func TestKilledDaemonRestarts(t *testing.T) {
 	}
 
 	reg := prometheus.NewRegistry()
-	east, err := region.Open(region.Config{Topology: topo, Region: "us-east",
-		DataDir: filepath.Join(dir, "us-east"), Registry: reg, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	eastDone := make(chan struct{})
-	go func() {
-		defer close(eastDone)
-		_ = east.Run(ctx)
-	}()
-	defer func() {
-		cancel()
-		<-eastDone
-		_ = east.Close()
-	}()
+	east := runEast(t, topo, dir, reg, log)
 
 	// A checkpoint interval of an hour means nothing is committed before the
 	// kill, so the restarted daemon ships every change again.
@@ -109,6 +94,29 @@ func TestKilledDaemonRestarts(t *testing.T) {
 	if dups < 300 {
 		t.Errorf("us-east counted %v duplicates; eu-west re-shipped its 300 first writes", dups)
 	}
+}
+
+// runEast runs us-east in this process until the test ends.
+func runEast(t *testing.T, topo *topology.Topology, dir string, reg *prometheus.Registry,
+	log *zap.Logger) *region.Daemon {
+	t.Helper()
+	east, err := region.Open(region.Config{Topology: topo, Region: "us-east",
+		DataDir: filepath.Join(dir, "us-east"), Registry: reg, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = east.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		_ = east.Close()
+	})
+	return east
 }
 
 func buildBinary(t *testing.T, dir string) string {
@@ -281,7 +289,7 @@ func TestReloadKeepsOldTopologyWhenInvalid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sc.Shutdown()
+	t.Cleanup(sc.Shutdown)
 	topoPath := writeTopology(t, dir, sc)
 	valid, err := os.ReadFile(topoPath)
 	if err != nil {
@@ -291,22 +299,7 @@ func TestReloadKeepsOldTopologyWhenInvalid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	east, err := region.Open(region.Config{Topology: topo, Region: "us-east",
-		DataDir: filepath.Join(dir, "us-east"), Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	eastDone := make(chan struct{})
-	go func() {
-		defer close(eastDone)
-		_ = east.Run(ctx)
-	}()
-	defer func() {
-		cancel()
-		<-eastDone
-		_ = east.Close()
-	}()
+	east := runEast(t, topo, dir, prometheus.NewRegistry(), log)
 
 	admin := freeAddr(t)
 	west := startDaemon(t, bin, topoPath, dir, admin)

@@ -103,26 +103,9 @@ func (s *Store) Tail(ctx context.Context, ns string, from store.Cursor, limit in
 	}
 	// Sequence numbers start at 1, so a cursor of 0 asks for the first.
 	from = max(from, 1)
-	var timer *time.Timer
-	for {
-		changes, changed, err := s.tailOnce(ctx, ns, from, limit)
-		if err != nil || changes != nil || wait <= 0 {
-			return changes, err
-		}
-		if timer == nil {
-			timer = time.NewTimer(wait)
-			defer timer.Stop()
-		}
-		select {
-		case <-changed:
-		case <-timer.C:
-			return nil, nil
-		case <-ctx.Done():
-			return nil, fmt.Errorf("tail %s: %w", ns, ctx.Err())
-		case <-s.life.done:
-			return nil, store.ErrClosed
-		}
-	}
+	return store.WaitTail(ctx, ns, wait, s.life.done, func() ([]store.Change, <-chan struct{}, error) {
+		return s.tailOnce(ctx, ns, from, limit)
+	})
 }
 
 // tailOnce reads the durable changes from from on, or, when there are

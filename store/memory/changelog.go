@@ -88,29 +88,12 @@ func (s *Store) Tail(ctx context.Context, ns string, from store.Cursor, limit in
 		return nil, fmt.Errorf("tail %s: max %d is not positive", ns, limit)
 	}
 	l := s.log(ns)
-	var timer *time.Timer
-	for {
+	return store.WaitTail(ctx, ns, wait, s.done, func() ([]store.Change, <-chan struct{}, error) {
 		if err := s.check(ctx); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		changes, changed, err := l.read(from, limit)
-		if err != nil || changes != nil || wait <= 0 {
-			return changes, err
-		}
-		if timer == nil {
-			timer = time.NewTimer(wait)
-			defer timer.Stop()
-		}
-		select {
-		case <-changed:
-		case <-timer.C:
-			return nil, nil
-		case <-ctx.Done():
-			return nil, fmt.Errorf("tail %s: %w", ns, ctx.Err())
-		case <-s.done:
-			return nil, store.ErrClosed
-		}
-	}
+		return l.read(from, limit)
+	})
 }
 
 // Last returns the newest cursor of ns; see store.Store.
