@@ -129,6 +129,13 @@ namespaces:
 	if err := waitReplicating(ctx, src.d); err != nil {
 		return err
 	}
+	if o.Rate > 0 {
+		// Latency is the link's, not its start-up's: wait until the
+		// destination hears every shard's heartbeats.
+		if err := waitCurrent(ctx, dst.d); err != nil {
+			return err
+		}
+	}
 
 	began := time.Now()
 	if o.Rate > 0 {
@@ -210,6 +217,13 @@ func waitReplicating(ctx context.Context, ds ...*region.Daemon) error {
 			}
 		}
 		return true
+	})
+}
+
+func waitCurrent(ctx context.Context, d *region.Daemon) error {
+	return poll(ctx, 30*time.Second, "the link to be current", func() bool {
+		links := d.Status().Links
+		return len(links) > 0 && links[0].LagSeconds < 0.1
 	})
 }
 
