@@ -19,6 +19,7 @@ import (
 	"github.com/xdrd/xdrd/conflict"
 	"github.com/xdrd/xdrd/conflictlog"
 	"github.com/xdrd/xdrd/frame"
+	"github.com/xdrd/xdrd/internal/lograte"
 	"github.com/xdrd/xdrd/record"
 	"github.com/xdrd/xdrd/store"
 )
@@ -78,6 +79,7 @@ type Applier struct {
 	now     func() time.Time
 	started time.Time
 	health  *health
+	warn    *lograte.Limiter // for the failures of a link that stays down
 
 	mu    sync.Mutex
 	links map[string]*Progress // by namespace
@@ -99,7 +101,7 @@ func New(cfg Config, st store.Store, src Source, m *Metrics, log *zap.Logger) *A
 	}
 	a := &Applier{
 		cfg: cfg, store: st, src: src, metrics: m, now: time.Now,
-		started: time.Now(), health: newHealth(),
+		started: time.Now(), health: newHealth(), warn: lograte.New(30 * time.Second),
 		log:   log.With(zap.String("source-region", cfg.Source)),
 		links: make(map[string]*Progress),
 	}
@@ -135,7 +137,10 @@ func (a *Applier) Run(ctx context.Context) error {
 			a.log.Info("link paused")
 			continue
 		}
-		a.log.Warn("applying interrupted, retrying", zap.Error(err))
+		if ok, held := a.warn.Allow(a.now()); ok {
+			a.log.Warn("applying interrupted, retrying", zap.Error(err),
+				zap.Int("suppressed", held))
+		}
 		select {
 		case <-ctx.Done():
 			return nil

@@ -2,7 +2,6 @@ package applier
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -23,10 +22,6 @@ const (
 	reasonNamespace = "namespace"
 	reasonShard     = "shard"
 )
-
-// errReject marks a frame that can never be applied: it goes to the
-// dead-letter stream instead of being redelivered.
-var errReject = errors.New("frame rejected")
 
 // accepted is a decoded frame of a batch, with the records to apply.
 type accepted struct {

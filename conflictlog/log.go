@@ -76,7 +76,7 @@ func newLog(pub Publisher, region string, reg prometheus.Registerer, log *zap.Lo
 	l := &Log{
 		pub:     pub,
 		region:  region,
-		log:     log.With(zap.String("region", region)),
+		log:     log, // the caller's logger already names the region
 		metrics: newMetrics(reg, region),
 		now:     time.Now,
 		flush:   flush,

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/xdrd/xdrd/checkpoint"
+	"github.com/xdrd/xdrd/internal/lograte"
 	"github.com/xdrd/xdrd/record"
 	"github.com/xdrd/xdrd/store"
 )
@@ -86,8 +87,9 @@ type Shipper struct {
 	log     *zap.Logger
 	now     func() time.Time
 
-	acked  []atomic.Uint64 // per shard: the cursor JetStream holds everything up to
-	frames ledger          // acknowledged frames, for counting backlog
+	warn   *lograte.Limiter // for the failures of a link that stays down
+	acked  []atomic.Uint64  // per shard: the cursor JetStream holds everything up to
+	frames ledger           // acknowledged frames, for counting backlog
 }
 
 // New returns a shipper; Run starts it.
@@ -102,6 +104,7 @@ func New(cfg Config, st store.Store, pub Publisher, cps Checkpoints, m *Metrics,
 		cfg: cfg, store: st, pub: pub, cps: cps, metrics: m, now: time.Now,
 		log:   log.With(zap.String("namespace", cfg.Namespace)),
 		acked: make([]atomic.Uint64, cfg.Shards),
+		warn:  lograte.New(30 * time.Second),
 	}, nil
 }
 
@@ -118,7 +121,10 @@ func (s *Shipper) Run(ctx context.Context) error {
 			return nil
 		}
 		s.metrics.failures.WithLabelValues(s.cfg.Namespace).Inc()
-		s.log.Warn("shipping interrupted, rewinding to checkpoint", zap.Error(err))
+		if ok, held := s.warn.Allow(s.now()); ok {
+			s.log.Warn("shipping interrupted, rewinding to checkpoint", zap.Error(err),
+				zap.Int("suppressed", held))
+		}
 
 		select {
 		case <-ctx.Done():

@@ -69,7 +69,7 @@ func (c *Conn) EnsureConsumer(ctx context.Context, source, dest string,
 		return nil, fmt.Errorf("ensure consumer %s on %s: %w",
 			cfg.Durable, StreamName(source), err)
 	}
-	c.log.Info("consumer ready", zap.String("region", source),
+	c.log.Info("consumer ready", zap.String("stream-region", source),
 		zap.String("stream", StreamName(source)), zap.String("consumer", cfg.Durable),
 		zap.Duration("took", time.Since(began)))
 	return cons, nil

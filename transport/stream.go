@@ -91,7 +91,7 @@ func (c *Conn) ensure(ctx context.Context, region string, want jetstream.StreamC
 		if _, err := js.CreateStream(ctx, want); err != nil {
 			return fmt.Errorf("create stream %s in %s: %w", want.Name, region, err)
 		}
-		c.log.Info("stream created", zap.String("region", region),
+		c.log.Info("stream created", zap.String("stream-region", region),
 			zap.String("stream", want.Name), zap.Duration("took", time.Since(began)))
 		return nil
 	case err != nil:
@@ -108,11 +108,11 @@ func (c *Conn) ensure(ctx context.Context, region string, want jetstream.StreamC
 			want.Name, region, have.Storage, want.Storage)
 	}
 	if _, err := js.UpdateStream(ctx, want); err != nil {
-		c.log.Warn("stream kept with old settings", zap.String("region", region),
+		c.log.Warn("stream kept with old settings", zap.String("stream-region", region),
 			zap.String("stream", want.Name), zap.Strings("fields", changed), zap.Error(err))
 		return nil
 	}
-	c.log.Info("stream updated", zap.String("region", region), zap.String("stream", want.Name),
+	c.log.Info("stream updated", zap.String("stream-region", region), zap.String("stream", want.Name),
 		zap.Strings("fields", changed), zap.Duration("took", time.Since(began)))
 	return nil
 }
