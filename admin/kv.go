@@ -44,7 +44,8 @@ type got struct {
 func (k *kvAPI) address(w http.ResponseWriter, r *http.Request) (ns, set, key string, ok bool) {
 	if k.d.KV() == nil {
 		writeError(w, http.StatusNotImplemented,
-			errors.New("this region's store has its own client api; /v1/kv serves embedded and memory stores"))
+			errors.New("this region's store has its own client api; "+
+				"/v1/kv serves embedded and memory stores"))
 		return "", "", "", false
 	}
 	ns, set, key = r.PathValue("namespace"), r.PathValue("set"), r.PathValue("key")

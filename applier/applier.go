@@ -26,7 +26,8 @@ import (
 
 // Source is where a link's frames come from. transport.Conn implements it.
 type Source interface {
-	EnsureConsumer(ctx context.Context, source, dest string, filter []string) (jetstream.Consumer, error)
+	EnsureConsumer(ctx context.Context, source, dest string,
+		filter []string) (jetstream.Consumer, error)
 	DeadLetter(ctx context.Context, msg jetstream.Msg, reason string) error
 }
 

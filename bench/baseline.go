@@ -22,7 +22,8 @@ const recordsPerFrame = 512
 // frameBytes each, into a file stream in region's JetStream and consumes
 // them with explicit acks at the same time, as a link would. It returns
 // records per second.
-func rawJetStream(ctx context.Context, url, region string, records, frameBytes int) (float64, error) {
+func rawJetStream(ctx context.Context, url, region string,
+	records, frameBytes int) (float64, error) {
 	nc, err := nats.Connect(url)
 	if err != nil {
 		return 0, fmt.Errorf("raw jetstream: %w", err)
@@ -40,7 +41,9 @@ func rawJetStream(ctx context.Context, url, region string, records, frameBytes i
 		return 0, fmt.Errorf("raw jetstream: create stream: %w", err)
 	}
 	defer func() { _ = js.DeleteStream(context.Background(), name) }()
-	cons, err := s.CreateConsumer(ctx, jetstream.ConsumerConfig{AckPolicy: jetstream.AckExplicitPolicy})
+	cons, err := s.CreateConsumer(ctx, jetstream.ConsumerConfig{
+		AckPolicy: jetstream.AckExplicitPolicy,
+	})
 	if err != nil {
 		return 0, err
 	}

@@ -243,12 +243,13 @@ func write(ctx context.Context, st store.Store, o *Options, bins []byte) error {
 		wg.Go(func() {
 			for i := w; i < o.Records; i += writers {
 				if o.Rate > 0 {
-					due := began.Add(time.Duration(float64(i) / float64(o.Rate) * float64(time.Second)))
+					due := began.Add(time.Duration(i) * time.Second / time.Duration(o.Rate))
 					if d := time.Until(due); d > 0 {
 						time.Sleep(d) // pacing the load, not waiting for a result
 					}
 				}
-				if _, err := st.Put(ctx, namespace, "s", fmt.Sprintf("k%09d", i), bins, 0); err != nil {
+				key := fmt.Sprintf("k%09d", i)
+				if _, err := st.Put(ctx, namespace, "s", key, bins, 0); err != nil {
 					errs <- err
 					return
 				}

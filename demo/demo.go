@@ -137,7 +137,8 @@ func start(ctx context.Context, o *Options) (*cluster, error) {
 		})
 		if o.Serve {
 			addr := fmt.Sprintf("127.0.0.1:%d", o.AdminPort+i)
-			srv, err := admin.Serve(addr, admin.Handler(d.Admin(), d.Registry(), o.Logger), o.Logger)
+			h := admin.Handler(d.Admin(), d.Registry(), o.Logger)
+			srv, err := admin.Serve(addr, h, o.Logger)
 			if err != nil {
 				c.stop()
 				return nil, fmt.Errorf("serve admin api of %s: %w", name, err)
@@ -150,7 +151,8 @@ func start(ctx context.Context, o *Options) (*cluster, error) {
 
 // buildTopology writes the demo's topology file, then loads it as a user's
 // would be, so the demo runs the real validation.
-func buildTopology(dir string, regions []string, sc *transport.Supercluster) (*topology.Topology, error) {
+func buildTopology(dir string, regions []string,
+	sc *transport.Supercluster) (*topology.Topology, error) {
 	text := "regions:\n"
 	for i, name := range regions {
 		text += fmt.Sprintf("  - name: %s\n    id: %d\n    nats: %s\n    store: embedded://%s\n",

@@ -76,7 +76,8 @@ func (c *cluster) write(ctx context.Context, o *Options, written *atomic.Int64) 
 	errs := make(chan error, len(c.daemons))
 	var wg sync.WaitGroup
 	for i, d := range c.daemons {
-		l := &load{store: d.Store(), rate: o.Rate, keys: o.Keys, seed: uint64(i + 1), written: written}
+		l := &load{store: d.Store(), rate: o.Rate, keys: o.Keys, seed: uint64(i + 1),
+			written: written}
 		wg.Go(func() { errs <- l.run(ctx, until) })
 	}
 	done := make(chan struct{})

@@ -63,7 +63,8 @@ func (p *purger) once(ctx context.Context, t *topology.Topology) {
 		}
 		if n > 0 {
 			p.purged.WithLabelValues(ns.Name).Add(float64(n))
-			p.d.log.Debug("tombstones purged", zap.String("namespace", ns.Name), zap.Int("count", n))
+			p.d.log.Debug("tombstones purged", zap.String("namespace", ns.Name),
+				zap.Int("count", n))
 		}
 	}
 }

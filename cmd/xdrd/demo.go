@@ -22,7 +22,8 @@ func demoCmd(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.Regions, "regions", 3, "number of regions")
 	fs.DurationVar(&o.Duration, "duration", 0, "how long to write load (default 10s)")
 	fs.IntVar(&o.Rate, "rate", 0, "writes per second into each region (default 2000)")
-	fs.BoolVar(&o.Serve, "serve", false, "keep running after the load, admin APIs on 127.0.0.1:7070, 7071, ...")
+	fs.BoolVar(&o.Serve, "serve", false,
+		"keep running after the load, admin APIs on 127.0.0.1:7070, 7071, ...")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
