@@ -10,14 +10,23 @@ import (
 	"github.com/xdrd/xdrd/store"
 )
 
+// chunkSize is how many changes one chunk of a change log holds. The log
+// grows and shrinks a chunk at a time, so appending never copies what is
+// already held: one slice that grew by doubling would copy the whole
+// backlog, under the lock, every time it outgrew its array.
+const chunkSize = 4096
+
 // changeLog is one namespace's change log: the changes still held, in
-// order, and the sequence number of the first of them.
+// order, in chunks, and the sequence number of the first of them.
 type changeLog struct {
 	mu sync.Mutex
-	// first is the Seq of changes[0], or of the next change when none is
-	// held; everything below it was trimmed. It starts at 1.
-	first   store.Cursor
-	changes []store.Change
+	// first is the Seq of the first change held, or of the next change when
+	// none is held; everything below it was trimmed. It starts at 1.
+	first store.Cursor
+	// chunks hold the changes; the first held is chunks[0][head].
+	chunks [][]store.Change
+	head   int
+	count  int
 	// changed is closed, and dropped, by the next append; Tails wait on
 	// it. It exists only while a Tail waits, so writes with nobody
 	// waiting allocate nothing for it.
@@ -45,8 +54,13 @@ func (s *Store) log(ns string) *changeLog {
 func (l *changeLog) append(v record.Version) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	seq := l.first + store.Cursor(len(l.changes))
-	l.changes = append(l.changes, store.Change{Seq: seq, Version: v})
+	seq := l.first + store.Cursor(l.count)
+	if n := len(l.chunks); n == 0 || len(l.chunks[n-1]) == chunkSize {
+		l.chunks = append(l.chunks, make([]store.Change, 0, chunkSize))
+	}
+	last := len(l.chunks) - 1
+	l.chunks[last] = append(l.chunks[last], store.Change{Seq: seq, Version: v})
+	l.count++
 	if l.changed != nil {
 		close(l.changed)
 		l.changed = nil
@@ -55,7 +69,7 @@ func (l *changeLog) append(v record.Version) {
 
 // last is the newest Seq ever appended. The caller holds l.mu.
 func (l *changeLog) last() store.Cursor {
-	return l.first + store.Cursor(len(l.changes)) - 1
+	return l.first + store.Cursor(l.count) - 1
 }
 
 // read returns up to limit changes from from on, or, when there are none
@@ -75,9 +89,16 @@ func (l *changeLog) read(from store.Cursor, limit int) ([]store.Change, <-chan s
 		}
 		return nil, l.changed, nil
 	}
-	held := l.changes[from-l.first:]
-	n := min(limit, len(held))
-	return append([]store.Change(nil), held[:n]...), nil, nil
+	at := l.head + int(from-l.first)
+	n := min(limit, l.count-int(from-l.first))
+	out := make([]store.Change, 0, n)
+	for len(out) < n {
+		chunk := l.chunks[at/chunkSize][at%chunkSize:]
+		take := min(n-len(out), len(chunk))
+		out = append(out, chunk[:take]...)
+		at += take
+	}
+	return out, nil, nil
 }
 
 // Tail returns changes of ns from from on, waiting up to wait for one; see
@@ -127,10 +148,18 @@ func (s *Store) Trim(ctx context.Context, ns string, upTo store.Cursor) error {
 		return nil
 	}
 	n := int(upTo - l.first + 1)
-	// Zero the dropped entries so their bins can be collected before the
-	// backing array is next reallocated.
-	clear(l.changes[:n])
-	l.changes = l.changes[n:]
 	l.first = upTo + 1
+	l.count -= n
+	l.head += n
+	// Chunks wholly behind the head go; the dropped part of the first one
+	// left is zeroed so that its bins can be collected.
+	for len(l.chunks) > 0 && l.head >= len(l.chunks[0]) {
+		l.head -= len(l.chunks[0])
+		l.chunks[0] = nil
+		l.chunks = l.chunks[1:]
+	}
+	if len(l.chunks) > 0 {
+		clear(l.chunks[0][:l.head])
+	}
 	return nil
 }
