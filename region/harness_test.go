@@ -72,6 +72,14 @@ func newClusterTuned(t *testing.T, names []string, maxFrame int) *cluster {
 
 func newClusterWith(t *testing.T, names []string, extra string, tuning region.Tuning) *cluster {
 	t.Helper()
+	return newClusterOn(t, names, extra, tuning, nil)
+}
+
+// newClusterOn is newClusterWith with the store URL of each region named in
+// stores; the others get an embedded store.
+func newClusterOn(t *testing.T, names []string, extra string, tuning region.Tuning,
+	stores map[string]string) *cluster {
+	t.Helper()
 	dir := t.TempDir()
 	log := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
 	sc, err := transport.StartRegions(filepath.Join(dir, "nats"), names, log)
@@ -86,8 +94,12 @@ func newClusterWith(t *testing.T, names []string, extra string, tuning region.Tu
 
 	text := "regions:\n"
 	for i, n := range names {
-		text += fmt.Sprintf("  - name: %s\n    id: %d\n    nats: %s\n    store: embedded://%s\n",
-			n, i+1, sc.URL(n), filepath.Join(dir, n, "store"))
+		url, ok := stores[n]
+		if !ok {
+			url = "embedded://" + filepath.Join(dir, n, "store")
+		}
+		text += fmt.Sprintf("  - name: %s\n    id: %d\n    nats: %s\n    store: %s\n",
+			n, i+1, sc.URL(n), url)
 	}
 	text += namespacesYAML + extra
 	path := filepath.Join(dir, "topology.yaml")

@@ -9,6 +9,7 @@ import (
 	"github.com/xdrd/xdrd/store"
 	"github.com/xdrd/xdrd/store/embedded"
 	"github.com/xdrd/xdrd/store/memory"
+	"github.com/xdrd/xdrd/store/redis"
 )
 
 // openStore opens the store a region's URL names. An empty URL means the
@@ -27,9 +28,7 @@ func openStore(raw, dataDir string, id record.RegionID, clock *record.Clock) (st
 	case "embedded":
 		return embedded.Open(u.Path, id, clock)
 	case "redis", "rediss":
-		// The Redis driver is not built yet; saying so beats a silent
-		// fallback to another store.
-		return nil, fmt.Errorf("store url %q: the redis driver is not available yet", raw)
+		return redis.OpenOptions(raw, id, redis.Options{Clock: clock})
 	}
 	return nil, fmt.Errorf("store url %q: unknown scheme %q", raw, u.Scheme)
 }
