@@ -12,6 +12,9 @@ import (
 	"github.com/xdrd/xdrd/topology"
 )
 
+// backlogKey names an outgoing link in one namespace.
+type backlogKey struct{ namespace, destination string }
+
 func newBacklogGauge(reg prometheus.Registerer, source string) *prometheus.GaugeVec {
 	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name:        "xdrd_backlog_records",
@@ -49,6 +52,9 @@ func (d *Daemon) observeBacklog(ctx context.Context, t *topology.Topology) {
 			floors[ns] = min(floors[ns], floor)
 			backlog := unshipped + s.Unapplied(floor)
 			d.backlog.WithLabelValues(ns, dest).Set(float64(backlog))
+			d.mu.Lock()
+			d.backlogs[backlogKey{ns, dest}] = int64(backlog)
+			d.mu.Unlock()
 		}
 	}
 	for ns, floor := range floors {

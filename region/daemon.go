@@ -96,6 +96,7 @@ type Daemon struct {
 	appliers map[string]*applier.Applier // by source region
 	shippers map[string]*shipper.Shipper // by namespace
 	backlog  *prometheus.GaugeVec
+	backlogs map[backlogKey]int64 // the gauge's last values, for /v1/status
 }
 
 // Open opens the store, the raft group and the NATS connection of a region.
@@ -146,6 +147,7 @@ func Open(cfg Config) (d *Daemon, err error) {
 	d.purge = newPurger(d)
 	d.reloads = newReloads(d.reg)
 	d.backlog = newBacklogGauge(d.reg, r.Name)
+	d.backlogs = make(map[backlogKey]int64)
 	d.conflicts = conflictlog.New(d.conn, r.Name, d.reg, d.log)
 	if d.alerts, d.push, err = d.newAlerts(); err != nil {
 		return nil, err

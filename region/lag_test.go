@@ -96,6 +96,11 @@ func TestLagRisesAndAlertsWhileLinkPaused(t *testing.T) {
 		if b := backlog(); b != 50 {
 			return fmt.Sprintf("backlog %v, want 50", b)
 		}
+		for _, o := range c.daemon("eu-west").Status().Outgoing {
+			if o.Namespace == "sessions" && o.Destination == "us-east" && o.BacklogRecords != 50 {
+				return fmt.Sprintf("/v1/status backlog %d, want 50", o.BacklogRecords)
+			}
+		}
 		return ""
 	})
 

@@ -14,6 +14,20 @@ type Status struct {
 	// Replicating is true while this member runs shippers and appliers.
 	Replicating bool   `json:"replicating"`
 	Links       []Link `json:"links"`
+	// Outgoing are the links from this region, as the source sees them.
+	Outgoing []Outgoing `json:"outgoing"`
+}
+
+// Outgoing is one namespace of one link from this region.
+type Outgoing struct {
+	Namespace   string `json:"namespace"`
+	Source      string `json:"source"`
+	Destination string `json:"destination"`
+	// BacklogRecords are changes written here that the destination has not
+	// applied yet; Shipped counts the namespace's records JetStream
+	// acknowledged since this daemon started, for every destination.
+	BacklogRecords int64 `json:"backlog_records"`
+	Shipped        int64 `json:"shipped"`
 }
 
 // RaftStatus is this member's place in the region's raft group.
@@ -46,12 +60,26 @@ func (d *Daemon) Status() Status {
 		Raft:   RaftStatus{Role: d.raft.State(), Term: d.raft.Term()},
 		Links:  []Link{},
 
+		Outgoing: []Outgoing{},
+
 		Replicating: d.Replicating(),
 	}
 	t := d.Topology()
 
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	for _, ns := range t.Namespaces {
+		sh, ok := d.shippers[ns.Name]
+		if !ok {
+			continue
+		}
+		for _, dest := range t.Destinations(ns.Name, d.region.Name) {
+			s.Outgoing = append(s.Outgoing, Outgoing{
+				Namespace: ns.Name, Source: d.region.Name, Destination: dest,
+				BacklogRecords: d.backlogs[backlogKey{ns.Name, dest}], Shipped: sh.Shipped(),
+			})
+		}
+	}
 	for _, src := range t.Regions {
 		a, ok := d.appliers[src.Name]
 		if !ok {

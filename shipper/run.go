@@ -247,6 +247,7 @@ func (r *run) collect(ctx context.Context, fail context.CancelCauseFunc) {
 			r.acked[p.shard].Store(uint64(p.last))
 			r.frames.add(ack.Sequence, p.count)
 			r.metrics.shipped.WithLabelValues(r.cfg.Namespace).Add(float64(p.count))
+			r.shipped.Add(int64(p.count))
 			r.metrics.frames.WithLabelValues(r.cfg.Namespace).Inc()
 		case err := <-p.future.Err():
 			fail(fmt.Errorf("%w: shard %d: %w", errAckLost, p.shard, err))

@@ -87,9 +87,10 @@ type Shipper struct {
 	log     *zap.Logger
 	now     func() time.Time
 
-	warn   *lograte.Limiter // for the failures of a link that stays down
-	acked  []atomic.Uint64  // per shard: the cursor JetStream holds everything up to
-	frames ledger           // acknowledged frames, for counting backlog
+	warn    *lograte.Limiter // for the failures of a link that stays down
+	acked   []atomic.Uint64  // per shard: the cursor JetStream holds everything up to
+	frames  ledger           // acknowledged frames, for counting backlog
+	shipped atomic.Int64     // records JetStream acknowledged since start
 }
 
 // New returns a shipper; Run starts it.
@@ -175,6 +176,10 @@ func (s *Shipper) Unshipped(ctx context.Context) (uint64, error) {
 	}
 	return uint64(last) - floor, nil
 }
+
+// Shipped counts the records JetStream acknowledged since the shipper
+// started, for /v1/status.
+func (s *Shipper) Shipped() int64 { return s.shipped.Load() }
 
 // Unapplied counts the records in frames this shipper published whose
 // stream sequence is above floor: the frames a destination whose consumer
