@@ -50,6 +50,13 @@ func status(args []string, stdout, stderr io.Writer) int {
 			l.Source, l.Destination, l.LagSeconds, cause, l.Alert,
 			l.Applied, l.RejectedOlder, l.Duplicate, l.Conflicts)
 	}
+	if len(s.Outgoing) > 0 {
+		fmt.Fprintln(tw, "\nNAMESPACE\tOUTGOING LINK\tBACKLOG\tSHIPPED")
+		for _, o := range s.Outgoing {
+			fmt.Fprintf(tw, "%s\t%s -> %s\t%d\t%d\n", o.Namespace, o.Source, o.Destination,
+				o.BacklogRecords, o.Shipped)
+		}
+	}
 	_ = tw.Flush()
 	return 0
 }
