@@ -91,13 +91,29 @@ func consume(cons jetstream.Consumer, n int) error {
 
 // rawStore applies the same records to a fresh store of the benchmarked
 // kind, in batches of a frame, and returns records per second: what the
-// store can take with no replication around it.
+// store can take with no replication around it. On Redis that is the
+// pipelined FCALL xdrd_apply rate of the same server, without the driver's
+// validation and reply parsing.
 func rawStore(ctx context.Context, o *Options) (float64, error) {
-	st, err := openStore(o, "raw", 2)
+	st, err := openStore(o, rawRegion, 2)
 	if err != nil {
 		return 0, err
 	}
 	defer st.Close()
+	apply := func(vs []record.Version) error {
+		_, err := st.Apply(ctx, conflict.Generation, vs)
+		return err
+	}
+	if isRedis(o.Store) {
+		raw, err := rawRedis(o)
+		if err != nil {
+			return 0, err
+		}
+		defer raw.Close()
+		apply = func(vs []record.Version) error {
+			return raw.Apply(ctx, conflict.Generation, vs)
+		}
+	}
 	bins, err := record.EncodeBins(map[string]any{"v": make([]byte, o.Size)})
 	if err != nil {
 		return 0, err
@@ -111,7 +127,7 @@ func rawStore(ctx context.Context, o *Options) (float64, error) {
 			Key: fmt.Sprintf("k%09d", i), Bins: bins,
 			Meta: record.Meta{Generation: 1, LUT: lut, Origin: 1}})
 		if len(batch) == cap(batch) || i == o.Records-1 {
-			if _, err := st.Apply(ctx, conflict.Generation, batch); err != nil {
+			if err := apply(batch); err != nil {
 				return 0, fmt.Errorf("raw store: %w", err)
 			}
 			batch = batch[:0]

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/xdrd/xdrd/store/redis/redistest"
 )
 
 func TestMain(m *testing.M) {
@@ -14,10 +16,19 @@ func TestMain(m *testing.M) {
 // TestRunMeasuresEveryFigure runs a tiny benchmark and checks that every
 // figure was measured; how fast is the benchmark's business, not a test's.
 func TestRunMeasuresEveryFigure(t *testing.T) {
-	for _, st := range []string{"memory://", "embedded"} {
-		t.Run(st, func(t *testing.T) {
-			res, err := Run(context.Background(), Options{Store: st, Records: 3000, Size: 100,
-				Dir: t.TempDir()})
+	for _, tc := range []struct {
+		name  string
+		store func(t *testing.T) string
+	}{
+		{"memory", func(*testing.T) string { return "memory://" }},
+		{"embedded", func(*testing.T) string { return "embedded" }},
+		// One redis-server holds both regions and the raw baseline, in
+		// databases 0, 1 and 2; the test skips without redis-server.
+		{"redis", func(t *testing.T) string { return redistest.Start(t).URL }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := Run(context.Background(), Options{Store: tc.store(t), Records: 3000,
+				Size: 100, Dir: t.TempDir()})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -39,8 +39,13 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		defer os.RemoveAll(dir)
 		o.Dir = dir
 	}
-	res := Result{Store: o.Store, Records: o.Records, Size: o.Size, Rate: o.Rate,
-		Cores: runtime.NumCPU()}
+	res := Result{Store: redactedStore(o.Store), Records: o.Records, Size: o.Size,
+		Rate: o.Rate, Cores: runtime.NumCPU()}
+	if isRedis(o.Store) {
+		if err := flushRedis(ctx, o.Store); err != nil {
+			return res, err
+		}
+	}
 
 	sc, err := transport.StartRegions(filepath.Join(o.Dir, "nats"),
 		[]string{source, destination}, o.Logger)
@@ -79,7 +84,11 @@ func openStore(o *Options, name string, id record.RegionID) (store.Store, error)
 	case "embedded", "embedded://":
 		return embedded.Open(filepath.Join(o.Dir, name, "store"), id, clock)
 	}
-	return nil, fmt.Errorf("bench store %q: want memory:// or embedded", o.Store)
+	if isRedis(o.Store) {
+		return openRedis(o, name, id, clock)
+	}
+	return nil, fmt.Errorf("bench store %q: want memory://, embedded or redis://host:port[/db]",
+		redactedStore(o.Store))
 }
 
 func endToEnd(ctx context.Context, o *Options, sc *transport.Supercluster, res *Result) error {

@@ -1,7 +1,8 @@
 // Package demo runs several regions on one machine — an embedded NATS
-// server each, joined as a supercluster, an embedded store each and a
-// daemon each — writes conflicting load into all of them, then proves that
-// every region ends with the same records.
+// server each, joined as a supercluster, a store each (embedded, or a
+// redis-server the demo starts) and a daemon each — writes conflicting
+// load into all of them, then proves that every region ends with the same
+// records.
 package demo
 
 import (
@@ -33,6 +34,9 @@ type Options struct {
 	AdminPort int
 	// Converge bounds the wait for convergence after the load; default 60s.
 	Converge time.Duration
+	// Store is each region's store: "embedded" (default) or "redis", a
+	// redis-server per region that the demo starts and stops itself.
+	Store    string
 	Dir      string // working directory; default a new temporary one
 	Progress io.Writer
 	Logger   *zap.Logger
@@ -56,6 +60,9 @@ func (o *Options) fill() {
 	}
 	if o.Converge <= 0 {
 		o.Converge = 60 * time.Second
+	}
+	if o.Store == "" {
+		o.Store = "embedded"
 	}
 	if o.Progress == nil {
 		o.Progress = io.Discard
@@ -93,6 +100,7 @@ func regionName(i int) string {
 // cluster is the demo's running regions.
 type cluster struct {
 	nats    *transport.Supercluster
+	redis   []*redisServer // one per region with Store "redis"
 	daemons []*region.Daemon
 	admins  []*admin.Server
 	cancel  context.CancelFunc
@@ -101,6 +109,9 @@ type cluster struct {
 
 // start brings up NATS, stores and daemons for every region.
 func start(ctx context.Context, o *Options) (*cluster, error) {
+	if o.Store != "embedded" && o.Store != "redis" {
+		return nil, fmt.Errorf("demo store %q: want embedded or redis", o.Store)
+	}
 	regions := make([]string, o.Regions)
 	for i := range regions {
 		regions[i] = regionName(i)
@@ -111,7 +122,20 @@ func start(ctx context.Context, o *Options) (*cluster, error) {
 	}
 	c := &cluster{nats: sc}
 
-	topo, err := buildTopology(o.Dir, regions, sc)
+	stores := make([]string, len(regions))
+	for i, name := range regions {
+		stores[i] = "embedded://" + filepath.Join(o.Dir, name, "store")
+		if o.Store == "redis" {
+			srv, err := startRedis(filepath.Join(o.Dir, name, "redis"))
+			if err != nil {
+				c.stop()
+				return nil, fmt.Errorf("region %s: %w", name, err)
+			}
+			c.redis = append(c.redis, srv)
+			stores[i] = srv.url
+		}
+	}
+	topo, err := buildTopology(o.Dir, regions, stores, sc)
 	if err != nil {
 		c.stop()
 		return nil, err
@@ -149,14 +173,14 @@ func start(ctx context.Context, o *Options) (*cluster, error) {
 	return c, nil
 }
 
-// buildTopology writes the demo's topology file, then loads it as a user's
-// would be, so the demo runs the real validation.
-func buildTopology(dir string, regions []string,
+// buildTopology writes the demo's topology file, region i on stores[i],
+// then loads it as a user's would be, so the demo runs the real validation.
+func buildTopology(dir string, regions, stores []string,
 	sc *transport.Supercluster) (*topology.Topology, error) {
 	text := "regions:\n"
 	for i, name := range regions {
-		text += fmt.Sprintf("  - name: %s\n    id: %d\n    nats: %s\n    store: embedded://%s\n",
-			name, i+1, sc.URL(name), filepath.Join(dir, name, "store"))
+		text += fmt.Sprintf("  - name: %s\n    id: %d\n    nats: %s\n    store: %s\n",
+			name, i+1, sc.URL(name), stores[i])
 	}
 	text += `namespaces:
   - name: profiles
@@ -175,7 +199,8 @@ func buildTopology(dir string, regions []string,
 	return topology.Load(path)
 }
 
-// stop shuts every daemon down gracefully, then NATS.
+// stop shuts every daemon down gracefully, then NATS and the
+// redis-servers.
 func (c *cluster) stop() {
 	for _, a := range c.admins {
 		_ = a.Close()
@@ -188,4 +213,7 @@ func (c *cluster) stop() {
 		_ = d.Close()
 	}
 	c.nats.Shutdown()
+	for _, r := range c.redis {
+		r.stop()
+	}
 }

@@ -21,7 +21,10 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o bench.Options
-	fs.StringVar(&o.Store, "store", "memory://", "store of both regions: memory:// or embedded")
+	fs.StringVar(&o.Store, "store", "memory://", "store of both regions: memory://, embedded, "+
+		"or redis://host:port[/db], which puts the source in database db (default 0), "+
+		"the destination in db+1 and the raw baseline in db+2, and empties all three "+
+		"with FLUSHDB first")
 	fs.IntVar(&o.Records, "records", 200000, "records to replicate")
 	fs.IntVar(&o.Size, "size", 300, "bytes of bins per record")
 	fs.IntVar(&o.Rate, "rate", 0, "records per second to write (default: as fast as possible)")

@@ -22,6 +22,8 @@ func demoCmd(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.Regions, "regions", 3, "number of regions")
 	fs.DurationVar(&o.Duration, "duration", 0, "how long to write load (default 10s)")
 	fs.IntVar(&o.Rate, "rate", 0, "writes per second into each region (default 2000)")
+	fs.StringVar(&o.Store, "store", "embedded", "store of every region: embedded, or redis "+
+		"(a redis-server per region, started by the demo; needs redis-server on PATH)")
 	fs.BoolVar(&o.Serve, "serve", false,
 		"keep running after the load, admin APIs on 127.0.0.1:7070, 7071, ...")
 	if err := fs.Parse(args); err != nil {
@@ -33,6 +35,11 @@ func demoCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	if o.Regions < 2 || o.Regions > 255 {
 		fmt.Fprintln(stderr, "xdrd demo: --regions must be 2-255")
+		return 2
+	}
+
+	if o.Store != "embedded" && o.Store != "redis" {
+		fmt.Fprintf(stderr, "xdrd demo: --store must be embedded or redis, not %q\n", o.Store)
 		return 2
 	}
 
