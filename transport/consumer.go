@@ -64,7 +64,9 @@ func (c *Conn) EnsureConsumer(ctx context.Context, source, dest string,
 		return nil, fmt.Errorf("ensure consumer %s: %w", cfg.Durable, err)
 	}
 	began := time.Now()
-	cons, err := js.CreateOrUpdateConsumer(ctx, StreamName(source), cfg)
+	cons, err := untilResponders(ctx, func() (jetstream.Consumer, error) {
+		return js.CreateOrUpdateConsumer(ctx, StreamName(source), cfg)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("ensure consumer %s on %s: %w",
 			cfg.Durable, StreamName(source), err)

@@ -85,7 +85,9 @@ func (c *Conn) ensure(ctx context.Context, region string, want jetstream.StreamC
 	}
 
 	began := time.Now()
-	stream, err := js.Stream(ctx, want.Name)
+	stream, err := untilResponders(ctx, func() (jetstream.Stream, error) {
+		return js.Stream(ctx, want.Name)
+	})
 	switch {
 	case errors.Is(err, jetstream.ErrStreamNotFound):
 		if _, err := js.CreateStream(ctx, want); err != nil {
