@@ -3,6 +3,7 @@ package topology
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -264,7 +265,9 @@ func describe(n *yaml.Node) string {
 	case "!!bool":
 		return "a boolean"
 	}
-	return "a value tagged " + n.ShortTag()
+	// A tag is the file's own text and may hold any character; quoted, it
+	// cannot break the one-line-per-problem output.
+	return "a value tagged " + strconv.Quote(n.ShortTag())
 }
 
 // pathKey writes a key for a path, quoted unless it is a plain word, so
