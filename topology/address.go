@@ -61,8 +61,16 @@ func checkStoreURL(s string) error {
 			return bad("want an absolute path, as in embedded:///var/lib/xdrd/store")
 		}
 	case "redis", "rediss":
-		if extra {
-			return bad("want " + u.Scheme + "://[user:password@]host:port[/db]")
+		if u.Opaque != "" || u.Fragment != "" {
+			return bad("want " + u.Scheme + "://[user:password@]host:port[/db][?log-max-len=N]")
+		}
+		for key, vals := range u.Query() {
+			if key != "log-max-len" {
+				return bad(fmt.Sprintf("unknown option %q (valid: log-max-len)", key))
+			}
+			if _, err := strconv.ParseInt(vals[0], 10, 64); err != nil || len(vals) != 1 {
+				return bad("log-max-len must be one whole number of change-log entries")
+			}
 		}
 		if err := checkHostPort(u.Host); err != nil {
 			return bad(err.Error())

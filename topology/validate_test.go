@@ -60,6 +60,16 @@ func TestProblems(t *testing.T) {
 			[]string{`topology.yaml: regions[0].store: malformed store URL ` +
 				`"rediss://u:xxxxx@h:6379/x": the database must be a number, as in ` +
 				`redis://host:6379/0`}},
+		{"store redis unknown option",
+			"regions: [{name: a, id: 1, store: 'redis://h:6379?pool_size=3'}]\n" + oneNamespace,
+			[]string{`topology.yaml: regions[0].store: malformed store URL ` +
+				`"redis://h:6379?pool_size=3": unknown option "pool_size" (valid: log-max-len)`}},
+		{"store redis log length not a number",
+			"regions: [{name: a, id: 1, store: 'redis://h:6379?log-max-len=many'}]\n" +
+				oneNamespace,
+			[]string{`topology.yaml: regions[0].store: malformed store URL ` +
+				`"redis://h:6379?log-max-len=many": log-max-len must be one whole number ` +
+				`of change-log entries`}},
 		{"store not a url", "regions: [{name: a, id: 1, store: /var/lib/xdrd}]\n" + oneNamespace,
 			[]string{"topology.yaml: regions[0].store: malformed store URL: want a URL such as " +
 				"embedded:///var/lib/xdrd/store or redis://host:6379"}},

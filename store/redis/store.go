@@ -13,6 +13,8 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	neturl "net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -78,6 +80,13 @@ func Open(url string, region record.RegionID) (*Store, error) {
 func OpenOptions(url string, region record.RegionID, opts Options) (*Store, error) {
 	if region == 0 {
 		return nil, fmt.Errorf("open redis store: region ID 0 is not valid")
+	}
+	url, fromURL, err := logMaxLen(url)
+	if err != nil {
+		return nil, fmt.Errorf("open redis store: %w", err)
+	}
+	if opts.LogMaxLen == 0 {
+		opts.LogMaxLen = fromURL
 	}
 	cfg, err := goredis.ParseURL(url)
 	if err != nil {
@@ -181,4 +190,26 @@ func (s *Store) observe(l record.LUT) {
 	if s.clock != nil {
 		s.clock.Observe(l)
 	}
+}
+
+// logMaxLen takes xdrd's own option log-max-len out of a store URL, so that
+// a topology can set the change log's length; go-redis refuses options it
+// does not know.
+func logMaxLen(raw string) (string, int64, error) {
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		return "", 0, fmt.Errorf("parse url: %w", err)
+	}
+	q := u.Query()
+	v := q.Get("log-max-len")
+	if v == "" {
+		return raw, 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return "", 0, fmt.Errorf("log-max-len %q is not a whole number", v)
+	}
+	q.Del("log-max-len")
+	u.RawQuery = q.Encode()
+	return u.String(), n, nil
 }
