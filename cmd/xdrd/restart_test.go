@@ -37,22 +37,10 @@ func TestKilledDaemonRestarts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	dir := t.TempDir()
-	bin := buildBinary(t, dir)
-	log := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
-	sc, err := transport.StartRegions(filepath.Join(dir, "nats"), []string{"eu-west", "us-east"}, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sc.Shutdown)
-	topoPath := writeTopology(t, dir, sc)
-	topo, err := topology.Load(topoPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-
+	e := newTwoRegions(t)
+	dir, bin, topoPath := e.dir, e.bin, e.topoPath
 	reg := prometheus.NewRegistry()
-	east := runEast(t, topo, dir, reg, log)
+	east := runEast(t, e.topo, dir, reg, e.log)
 
 	// A checkpoint interval of an hour means nothing is committed before the
 	// kill, so the restarted daemon ships every change again.
@@ -94,6 +82,31 @@ func TestKilledDaemonRestarts(t *testing.T) {
 	if dups < 300 {
 		t.Errorf("us-east counted %v duplicates; eu-west re-shipped its 300 first writes", dups)
 	}
+}
+
+// twoRegions is what the tests that run `xdrd run` share: the built
+// binary, NATS for eu-west and us-east, and their topology file.
+type twoRegions struct {
+	dir, bin, topoPath string
+	topo               *topology.Topology
+	log                *zap.Logger
+}
+
+func newTwoRegions(t *testing.T) *twoRegions {
+	t.Helper()
+	e := &twoRegions{dir: t.TempDir(), log: zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))}
+	e.bin = buildBinary(t, e.dir)
+	sc, err := transport.StartRegions(filepath.Join(e.dir, "nats"),
+		[]string{"eu-west", "us-east"}, e.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sc.Shutdown)
+	e.topoPath = writeTopology(t, e.dir, sc)
+	if e.topo, err = topology.Load(e.topoPath); err != nil {
+		t.Fatal(err)
+	}
+	return e
 }
 
 // runEast runs us-east in this process until the test ends.
@@ -282,20 +295,9 @@ func TestReloadKeepsOldTopologyWhenInvalid(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	dir := t.TempDir()
-	bin := buildBinary(t, dir)
-	log := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
-	sc, err := transport.StartRegions(filepath.Join(dir, "nats"), []string{"eu-west", "us-east"}, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sc.Shutdown)
-	topoPath := writeTopology(t, dir, sc)
+	e := newTwoRegions(t)
+	dir, bin, topoPath, topo, log := e.dir, e.bin, e.topoPath, e.topo, e.log
 	valid, err := os.ReadFile(topoPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	topo, err := topology.Load(topoPath)
 	if err != nil {
 		t.Fatal(err)
 	}
