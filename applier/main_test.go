@@ -16,6 +16,7 @@ import (
 	"github.com/xdrd/xdrd/applier"
 	"github.com/xdrd/xdrd/conflict"
 	"github.com/xdrd/xdrd/frame"
+	"github.com/xdrd/xdrd/internal/testwait"
 	"github.com/xdrd/xdrd/record"
 	"github.com/xdrd/xdrd/store/memory"
 	"github.com/xdrd/xdrd/transport"
@@ -44,15 +45,7 @@ func TestMain(m *testing.M) {
 // the consumer's state, the store and metrics.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", waitTimeout, what)
-		}
-		<-tick.C
-	}
+	testwait.For(t, waitTimeout, what, cond)
 }
 
 // env is the destination's side of one link, all real: an embedded NATS

@@ -9,6 +9,8 @@ import (
 
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
+
+	"github.com/xdrd/xdrd/internal/testwait"
 )
 
 // testTimeout bounds every wait on raft in these tests.
@@ -21,15 +23,7 @@ func TestMain(m *testing.M) {
 // waitFor polls cond until it holds, failing the test at the deadline.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(testTimeout)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		<-tick.C
-	}
+	testwait.For(t, testTimeout, what, cond)
 }
 
 // testContext returns a context bounded by testTimeout.

@@ -12,6 +12,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/xdrd/xdrd/internal/testwait"
 )
 
 func TestMain(m *testing.M) {
@@ -70,20 +72,12 @@ func newRig(push *Alertmanager, start time.Time) *rig {
 // process, which the test cannot observe as an event.
 func waitFor(t *testing.T, timeout time.Duration, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-
-	for {
-		ok, why := cond()
-		if ok {
-			return
+	testwait.Until(t, timeout, "the condition", func() string {
+		if ok, why := cond(); !ok {
+			return why
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up after %s: %s", timeout, why)
-		}
-		<-tick.C
-	}
+		return ""
+	})
 }
 
 // The prometheus/testutil helpers would need a go.mod entry this package

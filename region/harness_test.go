@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/xdrd/xdrd/internal/testwait"
 	"github.com/xdrd/xdrd/region"
 	"github.com/xdrd/xdrd/topology"
 	"github.com/xdrd/xdrd/transport"
@@ -272,15 +273,5 @@ func (c *cluster) converge(timeout time.Duration) verify.Snapshot {
 // counters have no event to wait on, so this is the tests' one wait.
 func eventually(t *testing.T, timeout time.Duration, what string, missing func() string) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		why := missing()
-		if why == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s:\n%s", timeout, what, why)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testwait.Until(t, timeout, what, missing)
 }

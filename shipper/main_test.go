@@ -17,6 +17,7 @@ import (
 
 	"github.com/xdrd/xdrd/checkpoint"
 	"github.com/xdrd/xdrd/frame"
+	"github.com/xdrd/xdrd/internal/testwait"
 	"github.com/xdrd/xdrd/record"
 	"github.com/xdrd/xdrd/shipper"
 	"github.com/xdrd/xdrd/store/memory"
@@ -41,15 +42,7 @@ func TestMain(m *testing.M) {
 // tests observe it only through the stream, the checkpoints and metrics.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", waitTimeout, what)
-		}
-		<-tick.C
-	}
+	testwait.For(t, waitTimeout, what, cond)
 }
 
 // env is one region's side of shipping, all real: an embedded NATS server

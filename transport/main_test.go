@@ -10,6 +10,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
+
+	"github.com/xdrd/xdrd/internal/testwait"
 )
 
 // TestMain checks that no goroutine outlives the tests. Nothing needs to
@@ -48,19 +50,12 @@ func testConfig() Config {
 // the test with try's last error.
 func eventually(t *testing.T, timeout time.Duration, what string, try func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		err := try()
-		if err == nil {
-			return
+	testwait.Until(t, timeout, what, func() string {
+		if err := try(); err != nil {
+			return err.Error()
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: still failing after %s: %v", what, timeout, err)
-		}
-		<-tick.C
-	}
+		return ""
+	})
 }
 
 // testCtx returns a context that ends with the test or after a minute.

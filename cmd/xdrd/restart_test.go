@@ -21,6 +21,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/xdrd/xdrd/internal/testwait"
 	"github.com/xdrd/xdrd/record"
 	"github.com/xdrd/xdrd/region"
 	"github.com/xdrd/xdrd/topology"
@@ -278,13 +279,7 @@ func counterValue(t *testing.T, reg *prometheus.Registry, family string, match m
 // waitFor polls cond until it holds: the one wait of these tests.
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testwait.For(t, timeout, what, cond)
 }
 
 // TestReloadKeepsOldTopologyWhenInvalid sends SIGHUP to a running `xdrd
