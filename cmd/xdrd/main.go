@@ -16,7 +16,7 @@ const usage = `usage: xdrd <command> [flags]
 commands:
   run       --topology FILE --region NAME [--data-dir DIR] [--admin ADDR]
   validate  FILE
-  demo      [--regions N] [--duration D] [--rate R] [--json] [--serve]
+  demo      [--regions N] [--duration D] [--rate R] [--json] [--serve] [--store embedded|redis]
   bench     [--store URL] [--records N] [--size BYTES] [--rate R] [--json]
   status    [--admin ADDR]
   conflicts --topology FILE --region NAME [--namespace N] [--since D] [--json] [--nats URL]
