@@ -258,14 +258,14 @@ func (r *run) collect(ctx context.Context, fail context.CancelCauseFunc) {
 	}
 }
 
-// trim drops changes every shard has committed, and reports what is left.
+// trim drops changes every shard has committed, and reports how many
+// JetStream does not hold yet.
 func (r *run) trim(ctx context.Context) {
-	committed := r.checkpoints()
-	floor := slices.Min(committed)
+	floor := slices.Min(r.checkpoints())
 	if err := r.store.Trim(ctx, r.cfg.Namespace, floor); err != nil {
 		r.log.Warn("trim change log", zap.Error(err))
 	}
-	if last, err := r.store.Last(ctx, r.cfg.Namespace); err == nil && last >= floor {
-		r.metrics.pending.WithLabelValues(r.cfg.Namespace).Set(float64(last - floor))
+	if n, err := r.Unshipped(ctx); err == nil {
+		r.metrics.pending.WithLabelValues(r.cfg.Namespace).Set(float64(n))
 	}
 }
