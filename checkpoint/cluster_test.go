@@ -19,6 +19,13 @@ type testCluster struct {
 
 func newTestCluster(t *testing.T, size int) *testCluster {
 	t.Helper()
+	return newRelayCluster(t, size, nil)
+}
+
+// newRelayCluster starts a group whose members relay cursors through
+// relay; nil gives them none.
+func newRelayCluster(t *testing.T, size int, relay Relay) *testCluster {
+	t.Helper()
 
 	// Listen first, so that every member knows the others' ports.
 	var addrs []string
@@ -45,6 +52,7 @@ func newTestCluster(t *testing.T, size int) *testCluster {
 			Bind:           addrs[i],
 			Peers:          peers,
 			CommitInterval: 10 * time.Millisecond,
+			Relay:          relay,
 			Logger:         zap.NewNop(),
 		}.withDefaults()
 		if err != nil {
@@ -190,10 +198,10 @@ func TestFlushOnFollowerFails(t *testing.T) {
 		}
 		flush(t, n) // nothing staged: nothing to do
 		n.Stage(Key{"installs", 0}, 1)
-		if err := n.Flush(testContext(t)); !errors.Is(err, raft.ErrNotLeader) {
+		if err := n.Flush(testContext(t)); !errors.Is(err, ErrNotLeader) {
 			t.Errorf("flush on follower %s = %v, want ErrNotLeader", a, err)
 		}
-		if err := n.Close(); !errors.Is(err, raft.ErrNotLeader) {
+		if err := n.Close(); !errors.Is(err, ErrNotLeader) {
 			t.Errorf("close of follower %s with staged cursors = %v", a, err)
 		}
 		return

@@ -16,19 +16,38 @@ const warnEvery = 10 * time.Second
 
 // Stage records that the stream k has progressed to cursor. Staged
 // cursors are merged in memory, keeping the highest per key, and
-// committed in one raft apply per CommitInterval. Stage never waits for
-// raft. Staging on a member that is not the leader keeps the cursor until
-// the member becomes leader or closes.
+// committed in one raft apply per CommitInterval: by the leader itself,
+// or, on any other member, by sending them to the leader through the
+// Relay. Stage never waits for raft.
+//
+// A cursor is committed only in the raft term it was staged in: one
+// staged by a leader that has since been deposed is dropped and counted as
+// refused, so a member that wakes up after losing its place cannot move
+// checkpoints with what it did before.
 func (n *Node) Stage(k Key, cursor uint64) {
+	term := n.raft.CurrentTerm()
 	n.stageMu.Lock()
-	if cursor > n.staged[k] {
-		n.staged[k] = cursor
+	defer n.stageMu.Unlock()
+	switch s, ok := n.staged[k]; {
+	case !ok || term > s.term:
+		if ok {
+			n.metrics.refused.WithLabelValues(reasonStale).Inc()
+		}
+		n.staged[k] = staged{cursor: cursor, term: term}
+	case term == s.term && cursor > s.cursor:
+		n.staged[k] = staged{cursor: cursor, term: term}
 	}
-	n.stageMu.Unlock()
 }
 
-// Flush commits everything staged so far and waits until it is applied.
-// It fails on a member that is not the leader when something is staged.
+// staged is a cursor waiting to be committed, with the term it was
+// staged in.
+type staged struct {
+	cursor uint64
+	term   uint64
+}
+
+// Flush commits everything staged so far: the leader waits until it is
+// applied, any other member until the leader has taken it.
 func (n *Node) Flush(ctx context.Context) error {
 	reply := make(chan error, 1)
 	select {
@@ -63,9 +82,6 @@ func (n *Node) runCommitter() {
 		case reply := <-n.flushCh:
 			reply <- n.commit()
 		case <-ticker.C:
-			if !n.IsLeader() {
-				continue
-			}
 			err := n.commit()
 			if err == nil {
 				continue
@@ -81,30 +97,37 @@ func (n *Node) runCommitter() {
 }
 
 // commit proposes the staged cursors that are ahead of the committed ones
-// as one raft command and waits for it to be applied. A batch that fails
-// for a transient reason is staged again; a fenced batch is dropped,
-// because it was proposed by a leader that has since been deposed.
+// as one raft command and waits for it to be applied; a member that does
+// not lead relays them to the leader instead. A batch that fails for a
+// transient reason is staged again; a fenced batch is dropped, because it
+// was proposed by a leader that has since been deposed.
 func (n *Node) commit() error {
-	batch := n.takeStaged()
+	term := n.raft.CurrentTerm()
+	batch := n.takeStaged(term)
 	if len(batch) == 0 {
 		return nil
 	}
+	if !n.IsLeader() {
+		return n.relay(term, batch)
+	}
 
 	start := time.Now()
-	data, err := encodeCommand(n.raft.CurrentTerm(), batch)
+	data, err := encodeCommand(term, batch)
 	if err != nil {
-		n.restage(batch)
+		n.restage(term, batch)
 		return err
 	}
 
 	future := n.raft.Apply(data, applyEnqueueTimeout)
 	if err := future.Error(); err != nil {
-		n.restage(batch)
+		n.restage(term, batch)
 		return fmt.Errorf("apply checkpoints: %w", err)
 	}
 	if err, ok := future.Response().(error); ok && err != nil {
-		if !errors.Is(err, ErrFenced) {
-			n.restage(batch)
+		if errors.Is(err, ErrFenced) {
+			n.metrics.refused.WithLabelValues(reasonFenced).Add(float64(len(batch)))
+		} else {
+			n.restage(term, batch)
 		}
 		return fmt.Errorf("apply checkpoints: %w", err)
 	}
@@ -116,27 +139,41 @@ func (n *Node) commit() error {
 }
 
 // takeStaged empties the staging map and returns the cursors in it that
-// move a committed cursor forward.
-func (n *Node) takeStaged() map[Key]uint64 {
+// were staged in term and move a committed cursor forward. Cursors of an
+// earlier term are counted as refused.
+func (n *Node) takeStaged(term uint64) map[Key]uint64 {
 	n.stageMu.Lock()
-	staged := n.staged
-	n.staged = make(map[Key]uint64)
+	all := n.staged
+	n.staged = make(map[Key]staged)
 	n.stageMu.Unlock()
 
-	for k, c := range staged {
-		if c <= n.fsm.cursor(k) {
-			delete(staged, k)
+	batch := make(map[Key]uint64, len(all))
+	stale := 0
+	for k, s := range all {
+		switch {
+		case s.term != term:
+			stale++
+		case s.cursor > n.fsm.cursor(k):
+			batch[k] = s.cursor
 		}
 	}
-	return staged
+	if stale > 0 {
+		n.metrics.refused.WithLabelValues(reasonStale).Add(float64(stale))
+		n.log.Info("dropped cursors staged in an earlier term", zap.Int("cursors", stale),
+			zap.Uint64("term", term))
+	}
+	return batch
 }
 
-// restage merges a batch that was not committed back into the staging map.
-func (n *Node) restage(batch map[Key]uint64) {
+// restage merges a batch of term that was not committed back into the
+// staging map.
+func (n *Node) restage(term uint64, batch map[Key]uint64) {
 	n.stageMu.Lock()
 	defer n.stageMu.Unlock()
 	for k, c := range batch {
-		n.staged[k] = max(n.staged[k], c)
+		if s := n.staged[k]; s.term <= term {
+			n.staged[k] = staged{cursor: max(s.cursor, c), term: term}
+		}
 	}
 }
 
@@ -158,7 +195,7 @@ func (n *Node) WaitLeader(ctx context.Context) error {
 		case raft.Leader:
 			// An error usually means leadership was lost meanwhile;
 			// wait for the next change.
-			if lastErr = n.establish(); lastErr == nil {
+			if lastErr = n.ensureEstablished(); lastErr == nil {
 				return nil
 			}
 		}
@@ -175,14 +212,39 @@ func (n *Node) WaitLeader(ctx context.Context) error {
 	}
 }
 
+// Established reports whether this member leads and has established its
+// term (see WaitLeader).
+func (n *Node) Established() bool {
+	return n.IsLeader() && n.establishedTerm.Load() == n.raft.CurrentTerm()
+}
+
+// ensureEstablished establishes the current term once.
+func (n *Node) ensureEstablished() error {
+	term := n.raft.CurrentTerm()
+	if n.establishedTerm.Load() == term {
+		return nil
+	}
+	n.establishMu.Lock()
+	defer n.establishMu.Unlock()
+	if n.establishedTerm.Load() == term {
+		return nil
+	}
+	if err := n.establish(term); err != nil {
+		return err
+	}
+	n.establishedTerm.Store(term)
+	n.signalChange()
+	return nil
+}
+
 // establish waits for the log of earlier terms to be applied, then
 // commits an empty command carrying the current term.
-func (n *Node) establish() error {
+func (n *Node) establish(term uint64) error {
 	if err := n.raft.Barrier(applyEnqueueTimeout).Error(); err != nil {
 		return fmt.Errorf("apply earlier terms: %w", err)
 	}
 
-	data, err := encodeCommand(n.raft.CurrentTerm(), nil)
+	data, err := encodeCommand(term, nil)
 	if err != nil {
 		return err
 	}
@@ -220,7 +282,20 @@ func (n *Node) watch(obs <-chan raft.Observation) {
 			return
 		case o := <-obs:
 			switch d := o.Data.(type) {
+			case raft.FailedHeartbeatObservation:
+				n.markReachable(d.PeerID, false)
+				continue
+			case raft.ResumedHeartbeatObservation:
+				n.markReachable(d.PeerID, true)
+				continue
+			case raft.PeerObservation:
+				n.markReachable(d.Peer.ID, true)
+				n.wakeBalancer()
+				continue
 			case raft.RaftState:
+				if d == raft.Leader {
+					n.forgetReachability()
+				}
 				role := strings.ToLower(d.String())
 				n.metrics.setRole(role)
 				n.log.Info("raft state changed", zap.String("state", role),

@@ -37,11 +37,22 @@ type command struct {
 
 	// Cursors holds at most one entry per key, sorted by key.
 	Cursors []entry `msgpack:"cursors"`
+
+	// Assign, when true, replaces the members that own shards with
+	// Members. In a snapshot, Members and Epoch are the assignment in force.
+	Assign  bool     `msgpack:"assign,omitempty"`
+	Members []string `msgpack:"members,omitempty"`
+	Epoch   uint64   `msgpack:"epoch,omitempty"`
 }
 
 // encodeCommand turns a batch of cursors into the bytes of a log entry.
 func encodeCommand(term uint64, cursors map[Key]uint64) ([]byte, error) {
-	data, err := msgpack.Marshal(&command{Term: term, Cursors: sortedEntries(cursors)})
+	return encode(command{Term: term, Cursors: sortedEntries(cursors)})
+}
+
+// encode turns a command into the bytes of a log entry.
+func encode(c command) ([]byte, error) {
+	data, err := msgpack.Marshal(&c)
 	if err != nil {
 		return nil, fmt.Errorf("encode checkpoint command: %w", err)
 	}
@@ -74,9 +85,16 @@ type fsm struct {
 	// in an earlier term comes from a deposed leader and is refused.
 	term uint64
 
+	// assignment says which members own shards; see assign.go.
+	assignment Assignment
+
 	// refused counts fenced commands since the process started; replaying
 	// the log after a restart counts them again.
 	refused atomic.Uint64
+
+	// onAssign, when set, is called after an assignment is applied or
+	// restored, outside the lock.
+	onAssign func()
 }
 
 var _ raft.FSM = (*fsm)(nil)
@@ -101,16 +119,20 @@ func (f *fsm) Apply(l *raft.Log) any {
 		return fmt.Errorf("decode checkpoint command at index %d: %w", l.Index, err)
 	}
 
-	if err := f.apply(c); err != nil {
+	if err := f.apply(c, l.Index); err != nil {
 		f.log.Warn("refuse checkpoint command", zap.Uint64("index", l.Index),
 			zap.Uint64("command-term", c.Term), zap.Error(err))
 		return err
 	}
+	if c.Assign && f.onAssign != nil {
+		f.onAssign()
+	}
 	return nil
 }
 
-// apply merges c into the state unless c is fenced.
-func (f *fsm) apply(c command) error {
+// apply merges c, the command at index, into the state unless c is fenced.
+// An assignment takes the index as its epoch, which every replica agrees on.
+func (f *fsm) apply(c command, index uint64) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 
@@ -126,6 +148,9 @@ func (f *fsm) apply(c command) error {
 			f.cursors[k] = e.Cursor
 		}
 	}
+	if c.Assign {
+		f.assignment = Assignment{Epoch: index, Members: slices.Clone(c.Members)}
+	}
 	return nil
 }
 
@@ -134,6 +159,13 @@ func (f *fsm) cursor(k Key) uint64 {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	return f.cursors[k]
+}
+
+// currentAssignment returns a copy of the assignment in force.
+func (f *fsm) currentAssignment() Assignment {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return Assignment{Epoch: f.assignment.Epoch, Members: slices.Clone(f.assignment.Members)}
 }
 
 // snapshotCursors returns a copy of the committed cursors.
@@ -155,7 +187,10 @@ func (f *fsm) appliedTerm() uint64 {
 func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	return &snapshot{state: command{Term: f.term, Cursors: sortedEntries(f.cursors)}}, nil
+	return &snapshot{state: command{
+		Term: f.term, Cursors: sortedEntries(f.cursors),
+		Members: slices.Clone(f.assignment.Members), Epoch: f.assignment.Epoch,
+	}}, nil
 }
 
 // Restore implements raft.FSM. The snapshot replaces the whole state:
@@ -177,7 +212,11 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	f.mu.Lock()
 	f.cursors = cursors
 	f.term = st.Term
+	f.assignment = Assignment{Epoch: st.Epoch, Members: st.Members}
 	f.mu.Unlock()
+	if f.onAssign != nil {
+		f.onAssign()
+	}
 
 	f.log.Debug("restored checkpoint snapshot",
 		zap.Int("cursors", len(cursors)), zap.Uint64("term", st.Term))

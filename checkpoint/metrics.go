@@ -9,7 +9,19 @@ type metrics struct {
 	leaderChanges prometheus.Counter
 	role          *prometheus.GaugeVec
 	commit        prometheus.Histogram
+	refused       *prometheus.CounterVec
 }
+
+// Reasons a staged cursor is not committed, the values of the reason label
+// of xdrd_checkpoint_refused_total.
+const (
+	// reasonStale: staged in an earlier term, or relayed by a member that
+	// does not own the shard.
+	reasonStale = "stale"
+	// reasonFenced: proposed, and refused by the state machine because a
+	// later term had already been applied.
+	reasonFenced = "fenced"
+)
 
 // roles are the values of the role label, so that every one is exported
 // and exactly one is 1.
@@ -30,9 +42,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Time to commit one batch of checkpoints through raft.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "xdrd_checkpoint_refused_total",
+			Help: "Staged cursors this member did not commit because they were stale or fenced.",
+		}, []string{"reason"}),
+	}
+	for _, r := range []string{reasonStale, reasonFenced} {
+		m.refused.WithLabelValues(r)
 	}
 	if reg != nil {
-		reg.MustRegister(m.leaderChanges, m.role, m.commit)
+		reg.MustRegister(m.leaderChanges, m.role, m.commit, m.refused)
 	}
 	return m
 }

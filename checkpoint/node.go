@@ -46,7 +46,9 @@ const (
 	applyEnqueueTimeout   = 5 * time.Second
 	snapshotRetain        = 2
 	transportMaxPool      = 3
-	transportTimeout      = 10 * time.Second
+	// transportTimeout bounds one raft RPC; it is also how long a member
+	// that stopped answering (a paused process) keeps its shards.
+	transportTimeout = 2 * time.Second
 	// leaderRecheck bounds how long WaitLeader trusts the observer alone.
 	leaderRecheck = 250 * time.Millisecond
 )
@@ -69,6 +71,10 @@ type Config struct {
 	// CommitInterval is the longest time staged cursors wait before they
 	// are committed in one raft apply. Zero means 50ms.
 	CommitInterval time.Duration
+	// Relay carries cursors staged on a member that does not lead to the
+	// leader. Nil keeps them staged until this member leads, which is all a
+	// group of one needs.
+	Relay Relay
 	// Logger receives lifecycle logs and raft's own warnings. Nil discards.
 	Logger *zap.Logger
 	// Registerer receives the group's metrics; nil registers none.
@@ -150,7 +156,21 @@ type Node struct {
 
 	// staged holds progress not yet proposed; see commit.go.
 	stageMu sync.Mutex
-	staged  map[Key]uint64
+	staged  map[Key]staged
+
+	// establishedTerm is the last term in which this member, as leader,
+	// applied the log of earlier terms and raised the fence.
+	establishedTerm atomic.Uint64
+	establishMu     sync.Mutex
+
+	// down are the members whose heartbeats fail, as the leader sees it.
+	downMu sync.Mutex
+	down   map[raft.ServerID]bool
+
+	balance      chan struct{}
+	stopBalancer chan struct{}
+	balancerDone chan struct{}
+	stopRelay    func()
 
 	flushCh       chan chan error
 	stopCommitter chan struct{}
@@ -205,7 +225,10 @@ func open(cfg Config, trans raft.Transport) (*Node, error) {
 		}
 		return nil, err
 	}
-	n.startWorkers()
+	if err := n.startWorkers(); err != nil {
+		_ = n.Close()
+		return nil, err
+	}
 
 	if !existing {
 		if err := n.bootstrap(trans.LocalAddr()); err != nil {
@@ -251,29 +274,34 @@ func startRaft(cfg Config, trans raft.Transport) (*Node, bool, error) {
 	rc.LeaderLeaseTimeout = 250 * time.Millisecond
 	rc.Logger = hl
 
-	f := newFSM(cfg.Logger)
-	r, err := raft.NewRaft(rc, f, store, store, snaps, trans)
-	if err != nil {
-		_ = store.Close()
-		return nil, false, fmt.Errorf("start raft: %w", err)
-	}
-
-	return &Node{
+	n := &Node{
 		cfg:           cfg,
 		log:           cfg.Logger,
 		metrics:       newMetrics(cfg.Registerer),
-		raft:          r,
-		fsm:           f,
 		store:         store,
 		trans:         trans,
-		staged:        make(map[Key]uint64),
+		staged:        make(map[Key]staged),
+		down:          make(map[raft.ServerID]bool),
+		balance:       make(chan struct{}, 1),
+		stopBalancer:  make(chan struct{}),
+		balancerDone:  make(chan struct{}),
 		flushCh:       make(chan chan error),
 		stopCommitter: make(chan struct{}),
 		committerDone: make(chan struct{}),
 		stopWatch:     make(chan struct{}),
 		watchDone:     make(chan struct{}),
 		changed:       make(chan struct{}),
-	}, existing, nil
+	}
+	// Restoring a snapshot inside NewRaft already reports the assignment.
+	n.fsm = newFSM(cfg.Logger)
+	n.fsm.onAssign = n.signalChange
+	r, err := raft.NewRaft(rc, n.fsm, store, store, snaps, trans)
+	if err != nil {
+		_ = store.Close()
+		return nil, false, fmt.Errorf("start raft: %w", err)
+	}
+	n.raft = r
+	return n, existing, nil
 }
 
 // bootstrap writes the first configuration of a new group.
@@ -289,12 +317,14 @@ func (n *Node) bootstrap(local raft.ServerAddress) error {
 	return nil
 }
 
-// startWorkers starts the leadership watcher and the committer.
-func (n *Node) startWorkers() {
+// startWorkers starts the leadership watcher, the committer, the balancer
+// and the relay's server.
+func (n *Node) startWorkers() error {
 	obs := make(chan raft.Observation, 16)
 	n.observer = raft.NewObserver(obs, false, func(o *raft.Observation) bool {
 		switch o.Data.(type) {
-		case raft.LeaderObservation, raft.RaftState:
+		case raft.LeaderObservation, raft.RaftState, raft.FailedHeartbeatObservation,
+			raft.ResumedHeartbeatObservation, raft.PeerObservation:
 			return true
 		}
 		return false
@@ -304,6 +334,16 @@ func (n *Node) startWorkers() {
 	n.metrics.setRole(n.State())
 	go n.watch(obs)
 	go n.runCommitter()
+	go n.runBalancer()
+
+	if n.cfg.Relay != nil {
+		stop, err := n.cfg.Relay.Serve(n.cfg.ID, n.serveRelay)
+		if err != nil {
+			return fmt.Errorf("serve checkpoint relay: %w", err)
+		}
+		n.stopRelay = stop
+	}
+	return nil
 }
 
 // Close flushes staged cursors (for at most 5s), stops the committer,
@@ -321,10 +361,15 @@ func (n *Node) Close() error {
 	if flushErr != nil {
 		flushErr = fmt.Errorf("flush on close: %w", flushErr)
 	}
+	n.handOver()
 
 	// Raft shuts down before the committer is awaited: that fails a commit
 	// still waiting for a quorum instead of waiting with it.
+	if n.stopRelay != nil {
+		n.stopRelay()
+	}
 	close(n.stopCommitter)
+	close(n.stopBalancer)
 	n.raft.DeregisterObserver(n.observer)
 	close(n.stopWatch)
 	var shutdownErr, storeErr error
@@ -337,6 +382,7 @@ func (n *Node) Close() error {
 		nt.CloseStreams()
 	}
 	<-n.committerDone
+	<-n.balancerDone
 	<-n.watchDone
 
 	if err := n.store.Close(); err != nil {
@@ -346,6 +392,26 @@ func (n *Node) Close() error {
 
 	n.log.Info("closed checkpoint node", zap.String("id", n.cfg.ID))
 	return errors.Join(flushErr, shutdownErr, storeErr)
+}
+
+// handOver transfers leadership to another voter when this member leads
+// a group of more than one, so that the group does not wait out an
+// election timeout before shipping again.
+func (n *Node) handOver() {
+	if !n.IsLeader() {
+		return
+	}
+	future := n.raft.GetConfiguration()
+	if future.Error() != nil || len(future.Configuration().Servers) < 2 {
+		return
+	}
+	start := time.Now()
+	if err := n.raft.LeadershipTransfer().Error(); err != nil {
+		n.log.Warn("transfer leadership", zap.Error(err))
+		return
+	}
+	n.log.Info("leadership transferred", zap.String("leader-id", n.Leader()),
+		zap.Duration("took", time.Since(start)))
 }
 
 // newRaftLogger returns an hclog logger for raft that passes only warnings
