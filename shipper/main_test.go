@@ -129,7 +129,13 @@ func config(shards int) shipper.Config {
 // start runs a shipper until the test ends.
 func (e *env) start(cfg shipper.Config) {
 	e.t.Helper()
-	s, err := shipper.New(cfg, e.store, e.conn, e.cps, shipper.NewMetrics(e.reg, source),
+	e.startWith(cfg, e.reg)
+}
+
+// startWith runs a shipper whose metrics go to reg until the test ends.
+func (e *env) startWith(cfg shipper.Config, reg *prometheus.Registry) {
+	e.t.Helper()
+	s, err := shipper.New(cfg, e.store, e.conn, e.cps, shipper.NewMetrics(reg, source),
 		zap.NewNop())
 	if err != nil {
 		e.t.Fatalf("new shipper: %v", err)

@@ -16,7 +16,7 @@ import (
 // recover re-ships the namespace by scanning it when the change log no
 // longer holds the changes after a checkpoint. Every stored version goes
 // out again; the destination keeps what wins, so versions it already has
-// count as duplicates. It re-ships every shard, not only the ones whose
+// count as duplicates. It re-ships every owned shard, not only the ones whose
 // checkpoint fell behind: the log does not say where it now starts, and an
 // extra shard costs only bandwidth.
 func (r *run) recover(ctx context.Context) error {
@@ -36,6 +36,9 @@ func (r *run) recover(ctx context.Context) error {
 			return nil
 		}
 		shard := record.Shard(record.Partition(v.Set, v.Key), r.cfg.Shards)
+		if !r.owned[shard] {
+			return nil
+		}
 		b := r.batches[shard]
 		c := store.Change{Seq: r.cursors[shard], Version: v}
 		if len(b.records) >= r.cfg.MaxRecords || !b.fits(&v, r.cfg.MaxBytes) {
@@ -53,6 +56,9 @@ func (r *run) recover(ctx context.Context) error {
 	// The last frame of every shard moves its cursor to the head.
 	r.pos = head
 	for shard := range r.batches {
+		if !r.owned[shard] {
+			continue
+		}
 		if err := r.flushScan(ctx, shard, now, head); err != nil {
 			return err
 		}

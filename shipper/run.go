@@ -51,7 +51,7 @@ func (s *Shipper) runOnce(ctx context.Context) error {
 		lastSent: make([]time.Time, s.cfg.Shards),
 		inflight: make(chan pending, s.cfg.MaxInFlight),
 	}
-	r.pos = slices.Min(r.cursors)
+	r.pos = store.Cursor(s.floor(func(shard int) uint64 { return uint64(r.cursors[shard]) }))
 	for shard, c := range r.cursors {
 		s.acked[shard].Store(uint64(c))
 	}
@@ -125,9 +125,10 @@ func (r *run) take(ctx context.Context, changes []store.Change) error {
 		c := &changes[i]
 		r.pos = c.Seq
 		shard := record.Shard(record.Partition(c.Set, c.Key), r.cfg.Shards)
-		if c.Seq <= r.cursors[shard] || !r.ships(&c.Version) {
-			// Shipped before a rewind, or not for shipping: the shard's
-			// next frame or heartbeat carries its cursor past it.
+		if !r.owned[shard] || c.Seq <= r.cursors[shard] || !r.ships(&c.Version) {
+			// Another member's shard, shipped before a rewind, or not for
+			// shipping: the shard's next frame or heartbeat carries its
+			// cursor past it.
 			continue
 		}
 		if err := r.add(ctx, shard, c, now); err != nil {
@@ -161,6 +162,9 @@ func (r *run) wait() time.Duration {
 	now := r.now()
 	due := now.Add(r.cfg.Heartbeat)
 	for shard, b := range r.batches {
+		if !r.owned[shard] {
+			continue
+		}
 		next := r.lastSent[shard].Add(r.cfg.Heartbeat)
 		if !b.empty() {
 			next = b.deadline
@@ -176,6 +180,9 @@ func (r *run) wait() time.Duration {
 // that sent nothing for a heartbeat interval.
 func (r *run) flushDue(ctx context.Context, now time.Time) error {
 	for shard, b := range r.batches {
+		if !r.owned[shard] {
+			continue
+		}
 		due := !b.empty() && !now.Before(b.deadline)
 		idle := b.empty() && !now.Before(r.lastSent[shard].Add(r.cfg.Heartbeat))
 		if due || idle {

@@ -45,6 +45,10 @@ type Config struct {
 	Forward bool
 	// Ships filters by set; nil ships every set.
 	Ships func(set string) bool
+	// Owns says which shards this shipper ships: in a region of several
+	// daemons each ships the shards the leader assigned it. Nil ships
+	// every shard.
+	Owns func(shard int) bool
 
 	MaxRecords  int           // records per frame; default 512
 	MaxBytes    int           // encoded bytes per frame; default 512 KiB
@@ -87,6 +91,7 @@ type Shipper struct {
 	log     *zap.Logger
 	now     func() time.Time
 
+	owned   []bool           // per shard: whether this shipper ships it
 	warn    *lograte.Limiter // for the failures of a link that stays down
 	acked   []atomic.Uint64  // per shard: the cursor JetStream holds everything up to
 	frames  ledger           // acknowledged frames, for counting backlog
@@ -101,19 +106,47 @@ func New(cfg Config, st store.Store, pub Publisher, cps Checkpoints, m *Metrics,
 			cfg.Namespace, cfg.Shards, record.Partitions)
 	}
 	cfg.fill()
+	owned := make([]bool, cfg.Shards)
+	for shard := range owned {
+		owned[shard] = cfg.Owns == nil || cfg.Owns(shard)
+	}
 	return &Shipper{
 		cfg: cfg, store: st, pub: pub, cps: cps, metrics: m, now: time.Now,
 		log:   log.With(zap.String("namespace", cfg.Namespace)),
+		owned: owned,
 		acked: make([]atomic.Uint64, cfg.Shards),
 		warn:  lograte.New(30 * time.Second),
 	}, nil
+}
+
+// Owned counts the shards this shipper ships.
+func (s *Shipper) Owned() int {
+	n := 0
+	for _, o := range s.owned {
+		if o {
+			n++
+		}
+	}
+	return n
+}
+
+// floor is the lowest of cursors over the owned shards; 0 when none is
+// owned.
+func (s *Shipper) floor(cursor func(shard int) uint64) uint64 {
+	floor, found := uint64(0), false
+	for shard, o := range s.owned {
+		if c := cursor(shard); o && (!found || c < floor) {
+			floor, found = c, true
+		}
+	}
+	return floor
 }
 
 // Run ships until ctx ends. After any failure it waits, rewinds to the
 // committed checkpoints and ships again from there: the destination applies
 // idempotently, so a re-shipped batch is only counted as duplicates.
 func (s *Shipper) Run(ctx context.Context) error {
-	s.log.Info("shipper started", zap.Int("shards", s.cfg.Shards))
+	s.log.Info("shipper started", zap.Int("shards", s.cfg.Shards), zap.Int("owned", s.Owned()))
 	defer s.log.Info("shipper stopped")
 
 	for {
@@ -160,17 +193,14 @@ var errAckLost = errors.New("publish not acknowledged")
 
 // Unshipped counts the changes of the namespace's change log that
 // JetStream does not hold yet. It counts every change past the lowest
-// shard's cursor, those that will be skipped (other origins, filtered
+// owned shard's cursor, those that will be skipped (other origins, filtered
 // sets) included, so it is an upper bound.
 func (s *Shipper) Unshipped(ctx context.Context) (uint64, error) {
 	last, err := s.store.Last(ctx, s.cfg.Namespace)
 	if err != nil {
 		return 0, err
 	}
-	floor := s.acked[0].Load()
-	for i := range s.acked[1:] {
-		floor = min(floor, s.acked[i+1].Load())
-	}
+	floor := s.floor(func(shard int) uint64 { return s.acked[shard].Load() })
 	if uint64(last) <= floor {
 		return 0, nil
 	}
