@@ -1,5 +1,6 @@
 // Package admin serves a daemon's admin HTTP API: /metrics, /livez,
-// /readyz, /v1/status and, for the embedded and memory stores, the /v1/kv
+// /readyz, /v1/status, /v1/checkpoints, the raft membership operations
+// and, for the embedded and memory stores, the /v1/kv
 // client API that makes a single binary a usable regional KV store.
 package admin
 
@@ -16,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
 
+	"github.com/xdrd/xdrd/checkpoint"
 	"github.com/xdrd/xdrd/store"
 )
 
@@ -36,6 +38,13 @@ type Daemon interface {
 	// starts it again. Both fail when there is no such link.
 	Pause(source string) error
 	Resume(source string) error
+	// Checkpoints returns the JSON-encodable committed cursors.
+	Checkpoints() any
+	// RemoveMember and AddMember change the region's raft group. Only the
+	// leader can; other members return an error wrapping
+	// checkpoint.ErrNotLeader.
+	RemoveMember(id string) error
+	AddMember(id, address string) error
 }
 
 // Handler returns the admin API of d, with metrics from g.
@@ -60,6 +69,15 @@ func Handler(d Daemon, g prometheus.Gatherer, log *zap.Logger) http.Handler {
 	})
 	mux.HandleFunc("POST /v1/links/{source}/resume", func(w http.ResponseWriter, r *http.Request) {
 		link(w, r, d.Resume, "running")
+	})
+	mux.HandleFunc("GET /v1/checkpoints", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, d.Checkpoints())
+	})
+	mux.HandleFunc("POST /v1/members/remove", func(w http.ResponseWriter, r *http.Request) {
+		member(w, r, func(id, _ string) error { return d.RemoveMember(id) }, false)
+	})
+	mux.HandleFunc("POST /v1/members/add", func(w http.ResponseWriter, r *http.Request) {
+		member(w, r, d.AddMember, true)
 	})
 	kv := &kvAPI{d: d, log: log}
 	mux.HandleFunc("GET /v1/kv/{namespace}/{set}/{key}", kv.get)
@@ -122,6 +140,30 @@ func link(w http.ResponseWriter, r *http.Request, do func(string) error, state s
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"source": source, "state": state})
+}
+
+// member adds or removes the member named by the request's id (and
+// address) query parameters. A member that does not lead answers 409.
+func member(w http.ResponseWriter, r *http.Request, do func(id, address string) error,
+	needAddress bool) {
+	id, address := r.URL.Query().Get("id"), r.URL.Query().Get("address")
+	switch {
+	case id == "":
+		writeError(w, http.StatusBadRequest, errors.New("query parameter id: missing"))
+		return
+	case needAddress && address == "":
+		writeError(w, http.StatusBadRequest, errors.New("query parameter address: missing"))
+		return
+	}
+	err := do(id, address)
+	switch {
+	case errors.Is(err, checkpoint.ErrNotLeader):
+		writeError(w, http.StatusConflict, err)
+	case err != nil:
+		writeError(w, http.StatusInternalServerError, err)
+	default:
+		writeJSON(w, http.StatusOK, map[string]string{"id": id, "address": address})
+	}
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

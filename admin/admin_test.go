@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/xdrd/xdrd/admin"
+	"github.com/xdrd/xdrd/checkpoint"
 	"github.com/xdrd/xdrd/record"
 	"github.com/xdrd/xdrd/store"
 	"github.com/xdrd/xdrd/store/memory"
@@ -32,6 +33,9 @@ type daemon struct {
 	ready  error
 	status any
 	paused map[string]bool
+
+	notLeader bool
+	changes   []string
 }
 
 // Pause and Resume know one link, from us-east.
@@ -46,6 +50,23 @@ func (d *daemon) setPaused(source string, p bool) error {
 		d.paused = make(map[string]bool)
 	}
 	d.paused[source] = p
+	return nil
+}
+
+func (d *daemon) Checkpoints() any { return map[string]any{"term": 3} }
+
+// RemoveMember and AddMember act as a follower would when the test sets
+// notLeader, and otherwise record the membership.
+func (d *daemon) RemoveMember(id string) error { return d.changeMember("-" + id) }
+func (d *daemon) AddMember(id, address string) error {
+	return d.changeMember("+" + id + "@" + address)
+}
+
+func (d *daemon) changeMember(change string) error {
+	if d.notLeader {
+		return fmt.Errorf("change member: %w", checkpoint.ErrNotLeader)
+	}
+	d.changes = append(d.changes, change)
 	return nil
 }
 
@@ -216,5 +237,40 @@ func TestPauseResume(t *testing.T) {
 		if d.paused["us-east"] != step.paused {
 			t.Fatalf("after %s paused=%v", step.path, d.paused["us-east"])
 		}
+	}
+}
+
+func TestMembers(t *testing.T) {
+	d, _ := newDaemon(t)
+	h := handler(t, d)
+
+	for _, tc := range []struct {
+		path string
+		code int
+		want string
+	}{
+		{"/v1/members/remove?id=10.0.0.2:7946", http.StatusOK, `"id": "10.0.0.2:7946"`},
+		{"/v1/members/add?id=10.0.0.2:7946&address=10.0.0.2:7946", http.StatusOK, `"address"`},
+		{"/v1/members/remove", http.StatusBadRequest, "query parameter id: missing"},
+		{"/v1/members/add?id=x", http.StatusBadRequest, "query parameter address: missing"},
+	} {
+		code, body := do(t, h, http.MethodPost, tc.path, "")
+		if code != tc.code || !strings.Contains(body, tc.want) {
+			t.Errorf("POST %s = %d %q, want %d and %q", tc.path, code, body, tc.code, tc.want)
+		}
+	}
+	want := []string{"-10.0.0.2:7946", "+10.0.0.2:7946@10.0.0.2:7946"}
+	if !reflect.DeepEqual(d.changes, want) {
+		t.Errorf("membership changes = %v, want %v", d.changes, want)
+	}
+
+	d.notLeader = true
+	code, body := do(t, h, http.MethodPost, "/v1/members/remove?id=a", "")
+	if code != http.StatusConflict || !strings.Contains(body, "not the leader") {
+		t.Errorf("POST to a follower = %d %q, want 409 saying it does not lead", code, body)
+	}
+	if code, body := do(t, h, http.MethodGet, "/v1/checkpoints", ""); code != http.StatusOK ||
+		!strings.Contains(body, `"term": 3`) {
+		t.Errorf("GET /v1/checkpoints = %d %q", code, body)
 	}
 }

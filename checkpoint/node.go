@@ -27,6 +27,8 @@ import (
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
+
+	"github.com/xdrd/xdrd/internal/lograte"
 )
 
 // Errors reported by a Node; check them with errors.Is.
@@ -410,8 +412,7 @@ func (n *Node) handOver() {
 		n.log.Warn("transfer leadership", zap.Error(err))
 		return
 	}
-	n.log.Info("leadership transferred", zap.String("leader-id", n.Leader()),
-		zap.Duration("took", time.Since(start)))
+	n.log.Info("leadership transferred", zap.Duration("took", time.Since(start)))
 }
 
 // newRaftLogger returns an hclog logger for raft that passes only warnings
@@ -421,18 +422,26 @@ func newRaftLogger(log *zap.Logger) hclog.Logger {
 	return hclog.New(&hclog.LoggerOptions{
 		Name:       "raft",
 		Level:      hclog.Warn,
-		Output:     zapWriter{log: log.Named("raft")},
+		Output:     &zapWriter{log: log.Named("raft"), limits: make(map[string]*lograte.Limiter)},
 		JSONFormat: true,
 	})
 }
 
-// zapWriter turns hclog's JSON lines into zap entries.
+// raftLogEvery bounds how often one raft message is logged: raft repeats
+// its errors several times a second while a member is down.
+const raftLogEvery = 10 * time.Second
+
+// zapWriter turns hclog's JSON lines into zap entries, each message at
+// most once per raftLogEvery with the count of those held back.
 type zapWriter struct {
 	log *zap.Logger
+
+	mu     sync.Mutex
+	limits map[string]*lograte.Limiter // by message
 }
 
 // Write implements io.Writer; it never fails.
-func (w zapWriter) Write(p []byte) (int, error) {
+func (w *zapWriter) Write(p []byte) (int, error) {
 	for _, line := range bytes.Split(bytes.TrimSpace(p), []byte("\n")) {
 		if len(line) > 0 {
 			w.writeLine(line)
@@ -442,7 +451,7 @@ func (w zapWriter) Write(p []byte) (int, error) {
 }
 
 // writeLine logs one hclog record, with its fields as kebab-case keys.
-func (w zapWriter) writeLine(line []byte) {
+func (w *zapWriter) writeLine(line []byte) {
 	var rec map[string]any
 	if err := json.Unmarshal(line, &rec); err != nil {
 		w.log.Warn(string(line))
@@ -450,7 +459,14 @@ func (w zapWriter) writeLine(line []byte) {
 	}
 
 	msg, _ := rec["@message"].(string)
-	fields := make([]zap.Field, 0, len(rec))
+	ok, held := w.allow(msg)
+	if !ok {
+		return
+	}
+	fields := make([]zap.Field, 0, len(rec)+1)
+	if held > 0 {
+		fields = append(fields, zap.Int("suppressed", held))
+	}
 	for k, v := range rec {
 		if !strings.HasPrefix(k, "@") {
 			fields = append(fields, zap.Any(kebabKey(k), v))
@@ -463,6 +479,19 @@ func (w zapWriter) writeLine(line []byte) {
 		return
 	}
 	w.log.Warn(msg, fields...)
+}
+
+// allow rate-limits one message. Raft's messages are a fixed set, so the
+// map stays small.
+func (w *zapWriter) allow(msg string) (bool, int) {
+	w.mu.Lock()
+	l, ok := w.limits[msg]
+	if !ok {
+		l = lograte.New(raftLogEvery)
+		w.limits[msg] = l
+	}
+	w.mu.Unlock()
+	return l.Allow(time.Now())
 }
 
 // kebabKey rewrites keys such as "backoff time" or "last_index".

@@ -46,3 +46,9 @@ func (v adminView) Pause(source string) error {
 func (v adminView) Resume(source string) error {
 	return v.d.setPaused(source, false)
 }
+
+func (v adminView) Checkpoints() any { return v.d.Checkpoints() }
+
+func (v adminView) RemoveMember(id string) error { return v.d.raft.RemoveMember(id) }
+
+func (v adminView) AddMember(id, address string) error { return v.d.raft.AddMember(id, address) }

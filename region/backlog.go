@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,6 +26,22 @@ func newBacklogGauge(reg prometheus.Registerer, source string) *prometheus.Gauge
 	return g
 }
 
+// watchBacklog measures the backlog of this member's shippers every
+// monitor interval until ctx ends. Every member runs it: each knows the
+// frames it published, and forgets those every destination applied.
+func (d *Daemon) watchBacklog(ctx context.Context) {
+	tick := time.NewTicker(d.monitorEvery())
+	defer tick.Stop()
+	for {
+		d.observeBacklog(ctx, d.Topology())
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
 // observeBacklog counts, for every outgoing link, the changes the
 // destination has not applied: those not shipped yet, and those in frames
 // above the ack floor of the destination's consumer on this region's
@@ -34,6 +51,20 @@ func (d *Daemon) observeBacklog(ctx context.Context, t *topology.Topology) {
 	d.mu.Lock()
 	shippers := d.shippers
 	d.mu.Unlock()
+
+	// A member that ships none of a namespace's shards has no backlog of
+	// its own in it; the region's is the sum over its members.
+	for _, ns := range t.Namespaces {
+		if _, ok := shippers[ns.Name]; ok {
+			continue
+		}
+		for _, dest := range t.Destinations(ns.Name, d.region.Name) {
+			d.backlog.WithLabelValues(ns.Name, dest).Set(0)
+			d.mu.Lock()
+			d.backlogs[backlogKey{ns.Name, dest}] = 0
+			d.mu.Unlock()
+		}
+	}
 
 	floors := make(map[string]uint64) // namespace → lowest ack floor of its destinations
 	for ns, s := range shippers {

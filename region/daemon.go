@@ -116,10 +116,15 @@ func Open(cfg Config) (d *Daemon, err error) {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 
+	if err := checkShared(cfg, r); err != nil {
+		return nil, err
+	}
+
 	d = &Daemon{
 		cfg: cfg, region: r, id: record.RegionID(r.ID), clock: record.NewClock(nil),
 		reg: cfg.Registry, topo: cfg.Topology, reload: make(chan struct{}, 1),
-		log: cfg.Logger.With(zap.String("region", r.Name)),
+		shippers: make(map[string]*shipper.Shipper),
+		log:      cfg.Logger.With(zap.String("region", r.Name)),
 	}
 	defer func() {
 		if err != nil {
@@ -133,10 +138,10 @@ func Open(cfg Config) (d *Daemon, err error) {
 			return nil, err
 		}
 	}
-	if d.raft, err = d.openRaft(); err != nil {
+	if d.conn, err = d.connect(); err != nil {
 		return nil, err
 	}
-	if d.conn, err = d.connect(); err != nil {
+	if d.raft, err = d.openRaft(); err != nil {
 		return nil, err
 	}
 
@@ -158,15 +163,16 @@ func Open(cfg Config) (d *Daemon, err error) {
 }
 
 func (d *Daemon) openRaft() (*checkpoint.Node, error) {
-	bind := d.cfg.RaftBind
-	if bind == "" {
-		bind = "127.0.0.1:0"
+	id, bind, others, err := membership(d.region, d.cfg.RaftBind)
+	if err != nil {
+		return nil, err
 	}
 	return checkpoint.Open(checkpoint.Config{
 		DataDir: filepath.Join(d.cfg.DataDir, "raft"),
-		ID:      d.region.Name,
+		ID:      id,
 		Bind:    bind,
-		Peers:   d.region.Peers,
+		Peers:   others,
+		Relay:   transport.NewRelay(d.conn, d.region.Name),
 		Logger:  d.log,
 
 		Registerer:     d.reg,

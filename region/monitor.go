@@ -21,7 +21,6 @@ func (d *Daemon) monitor(ctx context.Context, t *topology.Topology) {
 	defer tick.Stop()
 	for {
 		d.observe(t)
-		d.observeBacklog(ctx, t)
 		select {
 		case <-ctx.Done():
 			return

@@ -3,12 +3,14 @@ package region
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/xdrd/xdrd/applier"
+	"github.com/xdrd/xdrd/checkpoint"
 	"github.com/xdrd/xdrd/conflict"
 	"github.com/xdrd/xdrd/record"
 	"github.com/xdrd/xdrd/shipper"
@@ -18,52 +20,207 @@ import (
 // retry is how long the daemon waits before trying NATS again at start.
 const retry = 500 * time.Millisecond
 
-// Run replicates until ctx ends: once this member leads the raft group it
-// runs a shipper per namespace this region ships and an applier per
-// region that ships here. Reload swaps the topology and restarts them.
-// On return every worker has stopped and checkpoints are committed.
-func (d *Daemon) Run(ctx context.Context) error {
-	if err := d.raft.WaitLeader(ctx); err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
-		return fmt.Errorf("wait for raft leadership: %w", err)
-	}
-	d.log.Info("raft leadership held, starting replication")
+// recheck bounds how long Run trusts the raft group's change signals
+// alone before it looks at its state again.
+const recheck = time.Second
 
+// Run replicates until ctx ends. Every member of the region's raft group
+// ships the shards the leader assigned it; the leader also runs an applier
+// per region that ships here, the purger and the lag monitor. Changes of
+// leadership or of the assignment start and stop only the workers they
+// concern; a reload of the topology restarts them all. On return every
+// worker has stopped and checkpoints are committed.
+func (d *Daemon) Run(ctx context.Context) error {
 	if err := d.prepare(ctx); err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
 		return err
 	}
+	d.log.Info("replication running", zap.String("member", d.raft.ID()))
 
+	w := &workers{shipping: make(map[string]shipping)}
+	defer d.stopAll(w)
+	tick := time.NewTicker(recheck)
+	defer tick.Stop()
+	backlog := startTask(ctx, func(ctx context.Context) { d.watchBacklog(ctx) })
+	defer backlog.stop()
 	for {
-		workers, stop := context.WithCancel(ctx)
-		var wg sync.WaitGroup
-		d.start(workers, &wg)
-		d.replicating.Store(true)
+		changes := d.raft.Changes()
+		d.arrange(ctx, w)
 
 		select {
 		case <-ctx.Done():
+			d.log.Info("replication stopping")
+			return nil
 		case <-d.reload:
 			d.log.Info("topology reloaded, restarting shippers and appliers")
-		}
-		d.replicating.Store(false)
-		stop()
-		wg.Wait()
-
-		flush, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err := d.raft.Flush(flush)
-		cancel()
-		if err != nil {
-			d.log.Warn("flush checkpoints", zap.Error(err))
-		}
-		if ctx.Err() != nil {
-			d.log.Info("replication stopped")
-			return nil
+			d.stopAll(w)
+		case <-changes:
+		case <-tick.C:
 		}
 	}
+}
+
+// workers are what Run has started: the leader's duties, and a shipper
+// per namespace for the shards this member owns.
+type workers struct {
+	leading  *task
+	shipping map[string]shipping // by namespace
+}
+
+// shipping is one namespace's running shipper and the shards it owns.
+type shipping struct {
+	task  *task
+	owned string // one byte per shard, '1' when owned
+}
+
+// arrange starts and stops workers to match this member's place in the
+// group: its leadership and the shards assigned to it.
+func (d *Daemon) arrange(ctx context.Context, w *workers) {
+	t := d.Topology()
+	lead := d.raft.Established()
+	switch {
+	case lead && w.leading == nil:
+		d.log.Info("leading the region: starting appliers")
+		w.leading = startTask(ctx, func(ctx context.Context) { d.lead(ctx, t) })
+	case !lead && w.leading != nil:
+		d.log.Info("no longer leading the region: stopping appliers")
+		w.leading.stop()
+		w.leading = nil
+	}
+
+	a := d.raft.Assignment()
+	for _, ns := range t.Namespaces {
+		if len(t.Destinations(ns.Name, d.region.Name)) == 0 {
+			continue
+		}
+		owned := ownedShards(a, d.raft.ID(), ns)
+		if cur, ok := w.shipping[ns.Name]; ok && cur.owned == owned {
+			continue
+		}
+		d.restartShipper(ctx, w, t, ns, owned)
+	}
+	d.replicating.Store(a.Epoch > 0 && (lead || !d.raft.IsLeader()))
+}
+
+// ownedShards encodes which shards of ns the member owns.
+func ownedShards(a checkpoint.Assignment, member string, ns topology.Namespace) string {
+	b := make([]byte, ns.Shards)
+	for shard := range b {
+		b[shard] = '0'
+		if a.Owner(ns.Name, shard) == member {
+			b[shard] = '1'
+		}
+	}
+	return string(b)
+}
+
+// restartShipper stops the namespace's shipper, if any, and starts one for
+// the owned shards, if any.
+func (d *Daemon) restartShipper(ctx context.Context, w *workers, t *topology.Topology,
+	ns topology.Namespace, owned string) {
+	if cur, ok := w.shipping[ns.Name]; ok {
+		cur.task.stop()
+		delete(w.shipping, ns.Name)
+		d.mu.Lock()
+		delete(d.shippers, ns.Name)
+		d.mu.Unlock()
+	}
+	if !strings.Contains(owned, "1") {
+		w.shipping[ns.Name] = shipping{task: doneTask(), owned: owned}
+		return
+	}
+
+	cfg := d.shipperConfig(t, ns)
+	cfg.Owns = func(shard int) bool { return owned[shard] == '1' }
+	s, err := shipper.New(cfg, d.store, d.conn, d.raft, d.ship, d.log)
+	if err != nil {
+		d.log.Error("shipper not started", zap.String("namespace", ns.Name), zap.Error(err))
+		return
+	}
+	d.mu.Lock()
+	d.shippers[ns.Name] = s
+	d.mu.Unlock()
+	w.shipping[ns.Name] = shipping{owned: owned,
+		task: startTask(ctx, func(ctx context.Context) { _ = s.Run(ctx) })}
+}
+
+// stopAll stops every worker and commits what they shipped.
+func (d *Daemon) stopAll(w *workers) {
+	d.replicating.Store(false)
+	if w.leading != nil {
+		w.leading.stop()
+		w.leading = nil
+	}
+	for ns, s := range w.shipping {
+		s.task.stop()
+		delete(w.shipping, ns)
+	}
+	d.mu.Lock()
+	d.shippers = make(map[string]*shipper.Shipper)
+	d.mu.Unlock()
+
+	flush, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := d.raft.Flush(flush); err != nil {
+		d.log.Warn("flush checkpoints", zap.Error(err))
+	}
+}
+
+// lead runs the leader's duties until ctx ends: an applier per region
+// that ships here, the purger and the lag monitor.
+func (d *Daemon) lead(ctx context.Context, t *topology.Topology) {
+	appliers := make(map[string]*applier.Applier)
+	var wg sync.WaitGroup
+	for _, src := range t.Regions {
+		cfg, ok := d.applierConfig(t, src)
+		if !ok {
+			continue
+		}
+		cfg.Heartbeat = d.cfg.Tuning.Heartbeat
+		a := applier.New(cfg, d.store, d.conn, d.apply, d.log)
+		appliers[src.Name] = a
+		wg.Go(func() { _ = a.Run(ctx) })
+	}
+	wg.Go(func() { d.purge.run(ctx, t) })
+	wg.Go(func() { d.monitor(ctx, t) })
+
+	d.mu.Lock()
+	d.appliers = appliers
+	d.mu.Unlock()
+	wg.Wait()
+	d.mu.Lock()
+	d.appliers = nil
+	d.mu.Unlock()
+}
+
+// task is a goroutine that can be stopped and waited for.
+type task struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func startTask(ctx context.Context, run func(context.Context)) *task {
+	ctx, cancel := context.WithCancel(ctx)
+	t := &task{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(t.done)
+		run(ctx)
+	}()
+	return t
+}
+
+// doneTask is a task with nothing to run.
+func doneTask() *task {
+	t := &task{cancel: func() {}, done: make(chan struct{})}
+	close(t.done)
+	return t
+}
+
+func (t *task) stop() {
+	t.cancel()
+	<-t.done
 }
 
 // prepare makes sure this region's stream, dead letters and conflict log exist,
@@ -103,44 +260,6 @@ func (d *Daemon) Reload(t *topology.Topology) error {
 	default:
 	}
 	return nil
-}
-
-// start launches the workers of the current topology.
-func (d *Daemon) start(ctx context.Context, wg *sync.WaitGroup) {
-	t := d.Topology()
-	appliers := make(map[string]*applier.Applier)
-	shippers := make(map[string]*shipper.Shipper)
-
-	for _, ns := range t.Namespaces {
-		if len(t.Destinations(ns.Name, d.region.Name)) == 0 {
-			continue
-		}
-		s, err := shipper.New(d.shipperConfig(t, ns), d.store, d.conn, d.raft, d.ship, d.log)
-		if err != nil {
-			d.log.Error("shipper not started", zap.String("namespace", ns.Name), zap.Error(err))
-			continue
-		}
-		shippers[ns.Name] = s
-		wg.Go(func() { _ = s.Run(ctx) })
-	}
-
-	for _, src := range t.Regions {
-		cfg, ok := d.applierConfig(t, src)
-		if !ok {
-			continue
-		}
-		cfg.Heartbeat = d.cfg.Tuning.Heartbeat
-		a := applier.New(cfg, d.store, d.conn, d.apply, d.log)
-		appliers[src.Name] = a
-		wg.Go(func() { _ = a.Run(ctx) })
-	}
-
-	wg.Go(func() { d.purge.run(ctx, t) })
-	wg.Go(func() { d.monitor(ctx, t) })
-
-	d.mu.Lock()
-	d.appliers, d.shippers = appliers, shippers
-	d.mu.Unlock()
 }
 
 func (d *Daemon) shipperConfig(t *topology.Topology, ns topology.Namespace) shipper.Config {

@@ -3,6 +3,7 @@ package region
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/xdrd/xdrd/checkpoint"
 	"github.com/xdrd/xdrd/internal/version"
 	"github.com/xdrd/xdrd/lag"
 )
@@ -32,8 +33,23 @@ type Outgoing struct {
 
 // RaftStatus is this member's place in the region's raft group.
 type RaftStatus struct {
-	Role string `json:"role"`
-	Term uint64 `json:"term"`
+	// ID is this member's raft ID; Leader the ID of the member it knows
+	// as leader, empty while there is none.
+	ID     string `json:"id"`
+	Role   string `json:"role"`
+	Term   uint64 `json:"term"`
+	Leader string `json:"leader"`
+	// Epoch numbers the assignment of shards in force; 0 before the first.
+	Epoch   uint64   `json:"epoch"`
+	Members []Member `json:"members"`
+}
+
+// Member is one daemon of the region's raft group.
+type Member struct {
+	checkpoint.Member
+	// Shards counts the shards, over every namespace this region ships,
+	// that the member ships.
+	Shards int `json:"shards"`
 }
 
 // Link is one namespace of one incoming link, as this region sees it.
@@ -57,7 +73,7 @@ type Link struct {
 func (d *Daemon) Status() Status {
 	s := Status{
 		Region: d.region.Name,
-		Raft:   RaftStatus{Role: d.raft.State(), Term: d.raft.Term()},
+		Raft:   d.raftStatus(),
 		Links:  []Link{},
 
 		Outgoing: []Outgoing{},
@@ -98,6 +114,49 @@ func (d *Daemon) Status() Status {
 		}
 	}
 	return s
+}
+
+// raftStatus describes the group as this member sees it.
+func (d *Daemon) raftStatus() RaftStatus {
+	a := d.raft.Assignment()
+	s := RaftStatus{ID: d.raft.ID(), Role: d.raft.State(), Term: d.raft.Term(),
+		Leader: d.raft.Leader(), Epoch: a.Epoch, Members: []Member{}}
+	members, err := d.raft.Members()
+	if err != nil {
+		return s
+	}
+	t := d.Topology()
+	for _, m := range members {
+		shards := 0
+		for _, ns := range t.Namespaces {
+			if len(t.Destinations(ns.Name, d.region.Name)) > 0 {
+				shards += a.Count(m.ID, ns.Name, ns.Shards)
+			}
+		}
+		s.Members = append(s.Members, Member{Member: m, Shards: shards})
+	}
+	return s
+}
+
+// Checkpoints are the committed cursors as this member's raft state holds
+// them, as /v1/checkpoints reports them.
+type Checkpoints struct {
+	Term uint64 `json:"term"`
+	// Cursors lists, per namespace, the cursor of every shard.
+	Cursors map[string][]uint64 `json:"cursors"`
+}
+
+// Checkpoints returns the committed cursors of every namespace.
+func (d *Daemon) Checkpoints() Checkpoints {
+	out := Checkpoints{Term: d.raft.Term(), Cursors: make(map[string][]uint64)}
+	for _, ns := range d.Topology().Namespaces {
+		cursors := make([]uint64, ns.Shards)
+		for shard := range cursors {
+			cursors[shard] = d.raft.Cursor(checkpoint.Key{Namespace: ns.Name, Shard: shard})
+		}
+		out.Cursors[ns.Name] = cursors
+	}
+	return out
 }
 
 func buildInfo() prometheus.Collector {
