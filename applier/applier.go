@@ -188,15 +188,13 @@ func (a *Applier) runOnce(ctx context.Context) error {
 
 	msgs := make(chan jetstream.Msg, a.cfg.MaxBatch)
 	failed := make(chan error, 1)
-	done := make(chan struct{})
 	watching, stopWatch := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Go(func() { pump(it, msgs, failed, done) })
+	wg.Go(func() { pump(it, msgs, failed) })
 	wg.Go(func() { a.health.watch(watching, cons, a.now) })
 	defer wg.Wait()
 	defer stopWatch()
-	defer close(done)
-	defer it.Stop()
+	defer release(it, msgs)
 
 	batch := make([]jetstream.Msg, 0, a.cfg.MaxBatch)
 	for {
@@ -205,10 +203,11 @@ func (a *Applier) runOnce(ctx context.Context) error {
 			return errPaused
 		}
 		select {
-		case m := <-msgs:
+		case m, ok := <-msgs:
+			if !ok {
+				return <-failed
+			}
 			batch = append(batch, m)
-		case err := <-failed:
-			return err
 		case <-changed:
 			continue
 		case <-ctx.Done():
@@ -217,7 +216,10 @@ func (a *Applier) runOnce(ctx context.Context) error {
 	more:
 		for len(batch) < a.cfg.MaxBatch {
 			select {
-			case m := <-msgs:
+			case m, ok := <-msgs:
+				if !ok {
+					break more
+				}
 				batch = append(batch, m)
 			default:
 				break more
@@ -232,19 +234,29 @@ func (a *Applier) runOnce(ctx context.Context) error {
 }
 
 // pump moves messages from the iterator to a channel so that the applier
-// can take whatever has arrived as one batch.
-func pump(it jetstream.MessagesContext, msgs chan<- jetstream.Msg, failed chan<- error,
-	done <-chan struct{}) {
+// can take whatever has arrived as one batch. It closes msgs when the
+// iterator ends, after putting the reason in failed.
+func pump(it jetstream.MessagesContext, msgs chan<- jetstream.Msg, failed chan<- error) {
+	defer close(msgs)
 	for {
 		m, err := it.Next()
 		if err != nil {
 			failed <- err
 			return
 		}
-		select {
-		case msgs <- m:
-		case <-done:
-			return
-		}
+		msgs <- m
 	}
 }
+
+// release hands back the messages fetched but not applied when a pass
+// ends, so that whoever applies the link next — this applier after a
+// pause or a failure, or a new leader — gets them at once instead of
+// after the consumer's ack wait. The iterator stops pulling and gives up
+// what it buffered.
+func release(it jetstream.MessagesContext, msgs <-chan jetstream.Msg) {
+	it.Drain()
+	for m := range msgs {
+		_ = m.Nak()
+	}
+}
+
