@@ -259,4 +259,3 @@ func release(it jetstream.MessagesContext, msgs <-chan jetstream.Msg) {
 		_ = m.Nak()
 	}
 }
-

@@ -160,7 +160,8 @@ func (n *Node) runBalancer() {
 		if !n.IsLeader() {
 			continue
 		}
-		if err := n.rebalance(); err != nil && n.IsLeader() {
+		err := n.rebalance()
+		if err != nil && n.IsLeader() && !errors.Is(err, raft.ErrLeadershipTransferInProgress) {
 			n.log.Warn("assign shards", zap.Error(err))
 		}
 	}

@@ -44,6 +44,7 @@ var (
 
 const (
 	defaultCommitInterval = 50 * time.Millisecond
+	defaultTimeout        = 500 * time.Millisecond
 	closeFlushTimeout     = 5 * time.Second
 	applyEnqueueTimeout   = 5 * time.Second
 	snapshotRetain        = 2
@@ -73,6 +74,11 @@ type Config struct {
 	// CommitInterval is the longest time staged cursors wait before they
 	// are committed in one raft apply. Zero means 50ms.
 	CommitInterval time.Duration
+	// Timeout is raft's heartbeat, election and leader lease timeout: how
+	// long a group goes without a leader before it elects another. Zero
+	// means 500ms, tuned for a LAN; members that share a busy machine need
+	// more, or they depose leaders that are only slow.
+	Timeout time.Duration
 	// Relay carries cursors staged on a member that does not lead to the
 	// leader. Nil keeps them staged until this member leads, which is all a
 	// group of one needs.
@@ -91,6 +97,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.CommitInterval == 0 {
 		c.CommitInterval = defaultCommitInterval
 	}
+	if c.Timeout == 0 {
+		c.Timeout = defaultTimeout
+	}
 	if c.Logger == nil {
 		c.Logger = zap.NewNop()
 	}
@@ -104,6 +113,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.CommitInterval < 0 {
 		errs = append(errs, fmt.Errorf("commit-interval: negative (%s)", c.CommitInterval))
+	}
+	if c.Timeout < 50*time.Millisecond {
+		errs = append(errs, fmt.Errorf("timeout: %s is below raft's 50ms minimum", c.Timeout))
 	}
 	if _, port, err := net.SplitHostPort(c.Bind); err == nil && port == "0" && len(c.Peers) > 0 {
 		errs = append(errs, errors.New("bind: port 0 cannot be reached by peers"))
@@ -271,9 +283,11 @@ func startRaft(cfg Config, trans raft.Transport) (*Node, bool, error) {
 
 	rc := raft.DefaultConfig()
 	rc.LocalID = raft.ServerID(cfg.ID)
-	rc.HeartbeatTimeout = 500 * time.Millisecond
-	rc.ElectionTimeout = 500 * time.Millisecond
-	rc.LeaderLeaseTimeout = 250 * time.Millisecond
+	// A follower starts an election after Timeout without the leader, and
+	// a leader that has not heard from a quorum for as long steps down.
+	rc.HeartbeatTimeout = cfg.Timeout
+	rc.ElectionTimeout = cfg.Timeout
+	rc.LeaderLeaseTimeout = cfg.Timeout
 	rc.Logger = hl
 
 	n := &Node{

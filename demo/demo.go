@@ -9,8 +9,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,7 +20,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/xdrd/xdrd/admin"
+	"github.com/xdrd/xdrd/record"
 	"github.com/xdrd/xdrd/region"
+	"github.com/xdrd/xdrd/store"
 	"github.com/xdrd/xdrd/topology"
 	"github.com/xdrd/xdrd/transport"
 )
@@ -36,7 +40,10 @@ type Options struct {
 	Converge time.Duration
 	// Store is each region's store: "embedded" (default) or "redis", a
 	// redis-server per region that the demo starts and stops itself.
-	Store    string
+	Store string
+	// Members runs each region as this many daemons, a raft group sharing
+	// the region's store; default 1. `xdrd demo --ha` sets 3.
+	Members  int
 	Dir      string // working directory; default a new temporary one
 	Progress io.Writer
 	Logger   *zap.Logger
@@ -64,6 +71,9 @@ func (o *Options) fill() {
 	if o.Store == "" {
 		o.Store = "embedded"
 	}
+	if o.Members <= 0 {
+		o.Members = 1
+	}
 	if o.Progress == nil {
 		o.Progress = io.Discard
 	}
@@ -83,8 +93,12 @@ type Summary struct {
 	ConvergenceSeconds float64 `json:"convergence_seconds"`
 	RecordsCompared    int     `json:"records_compared"`
 	// RecordsPerSecond is what the appliers applied per second of load.
-	RecordsPerSecond float64  `json:"records_per_second"`
-	Differences      []string `json:"differences,omitempty"`
+	RecordsPerSecond float64 `json:"records_per_second"`
+	// TakeoverSeconds, with several members per region, is how long the
+	// first region went without a replicating leader after its leader was
+	// stopped halfway through the load.
+	TakeoverSeconds float64  `json:"takeover_seconds,omitempty"`
+	Differences     []string `json:"differences,omitempty"`
 }
 
 // names are the demo's regions; more than five get numbered names.
@@ -101,10 +115,45 @@ func regionName(i int) string {
 type cluster struct {
 	nats    *transport.Supercluster
 	redis   []*redisServer // one per region with Store "redis"
-	daemons []*region.Daemon
+	regions []*demoRegion
 	admins  []*admin.Server
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
+}
+
+// demoRegion is one region: its store and the daemons that share it.
+type demoRegion struct {
+	name    string
+	store   store.Store
+	members []*member
+	// retired are the counts of the links of members stopped on the way.
+	retired []region.Link
+}
+
+// member is one daemon of a region and what stops it.
+type member struct {
+	d      *region.Daemon
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// stop stops the daemon gracefully: it commits its checkpoints and, if it
+// leads, hands leadership over first.
+func (m *member) stop() {
+	m.cancel()
+	<-m.done
+	_ = m.d.Close()
+}
+
+// leader is the member that leads the region and runs its appliers, or
+// the first member while none does.
+func (r *demoRegion) leader() *region.Daemon {
+	for _, m := range r.members {
+		if m.d.Status().Raft.Role == "leader" {
+			return m.d
+		}
+	}
+	return r.members[0].d
 }
 
 // start brings up NATS, stores and daemons for every region.
@@ -135,31 +184,26 @@ func start(ctx context.Context, o *Options) (*cluster, error) {
 			stores[i] = srv.url
 		}
 	}
-	topo, err := buildTopology(o.Dir, regions, stores, sc)
+	peers, err := raftPeers(o.Members, len(regions))
+	if err != nil {
+		c.stop()
+		return nil, err
+	}
+	topo, err := buildTopology(o.Dir, regions, stores, peers, sc)
 	if err != nil {
 		c.stop()
 		return nil, err
 	}
 	ctx, c.cancel = context.WithCancel(ctx)
 	for i, name := range regions {
-		d, err := region.Open(region.Config{
-			Topology: topo, Region: name,
-			DataDir:  filepath.Join(o.Dir, name),
-			Registry: prometheus.NewRegistry(),
-			Logger:   o.Logger,
-			Tuning:   region.Tuning{Heartbeat: 250 * time.Millisecond},
-		})
+		r, err := c.startRegion(ctx, o, topo, i, name, stores[i], peers[i])
 		if err != nil {
 			c.stop()
-			return nil, fmt.Errorf("open region %s: %w", name, err)
+			return nil, err
 		}
-		c.daemons = append(c.daemons, d)
-		c.wg.Go(func() {
-			if err := d.Run(ctx); err != nil {
-				o.Logger.Error("region stopped", zap.String("region", name), zap.Error(err))
-			}
-		})
+		c.regions = append(c.regions, r)
 		if o.Serve {
+			d := r.members[0].d
 			addr := fmt.Sprintf("127.0.0.1:%d", o.AdminPort+i)
 			h := admin.Handler(d.Admin(), d.Registry(), o.Logger)
 			srv, err := admin.Serve(addr, h, o.Logger)
@@ -170,17 +214,118 @@ func start(ctx context.Context, o *Options) (*cluster, error) {
 			c.admins = append(c.admins, srv)
 		}
 	}
+	if err := c.waitLeaders(ctx); err != nil {
+		c.stop()
+		return nil, err
+	}
 	return c, nil
+}
+
+// waitLeaders waits until every region has a leader that replicates, so
+// that the load measures replication, not elections.
+func (c *cluster) waitLeaders(ctx context.Context) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for _, r := range c.regions {
+		for !r.leader().Replicating() {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("region %s elected no leader within 30s", r.name)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+// startRegion opens the region's store and runs its members on it.
+func (c *cluster) startRegion(ctx context.Context, o *Options, topo *topology.Topology,
+	i int, name, storeURL string, peers []string) (*demoRegion, error) {
+	st, err := region.OpenStore(storeURL, filepath.Join(o.Dir, name), record.RegionID(i+1))
+	if err != nil {
+		return nil, fmt.Errorf("open store of %s: %w", name, err)
+	}
+	r := &demoRegion{name: name, store: st}
+	handles := store.Share(st, max(1, len(peers)))
+	binds := peers
+	if len(binds) == 0 {
+		binds = []string{""}
+	}
+	for j, bind := range binds {
+		dir := filepath.Join(o.Dir, name)
+		if len(peers) > 0 {
+			dir = filepath.Join(dir, fmt.Sprintf("member-%d", j+1))
+		}
+		d, err := region.Open(region.Config{
+			Topology: topo, Region: name, DataDir: dir, RaftBind: bind, Store: handles[j],
+			Registry: prometheus.NewRegistry(),
+			Logger:   o.Logger,
+			// Every member of every region shares this machine with the
+			// load: a LAN's raft timeout would depose leaders that are
+			// only starved of CPU.
+			Tuning: region.Tuning{Heartbeat: 250 * time.Millisecond, RaftTimeout: time.Second},
+		})
+		if err != nil {
+			for _, h := range handles[j:] {
+				_ = h.Close()
+			}
+			r.stop()
+			return nil, fmt.Errorf("open region %s: %w", name, err)
+		}
+		mctx, cancel := context.WithCancel(ctx)
+		m := &member{d: d, cancel: cancel, done: make(chan struct{})}
+		r.members = append(r.members, m)
+		c.wg.Go(func() {
+			defer close(m.done)
+			if err := d.Run(mctx); err != nil {
+				o.Logger.Error("region stopped", zap.String("region", name), zap.Error(err))
+			}
+		})
+	}
+	return r, nil
+}
+
+// stop stops every member of the region, which closes its store.
+func (r *demoRegion) stop() {
+	for _, m := range r.members {
+		m.stop()
+	}
+	r.members = nil
+}
+
+// raftPeers reserves a loopback raft address for each member of each
+// region; a region of one member needs none.
+func raftPeers(members, regions int) ([][]string, error) {
+	out := make([][]string, regions)
+	if members < 2 {
+		return out, nil
+	}
+	for i := range out {
+		for range members {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				return nil, fmt.Errorf("reserve a raft port: %w", err)
+			}
+			out[i] = append(out[i], ln.Addr().String())
+			_ = ln.Close()
+		}
+	}
+	return out, nil
 }
 
 // buildTopology writes the demo's topology file, region i on stores[i],
 // then loads it as a user's would be, so the demo runs the real validation.
-func buildTopology(dir string, regions, stores []string,
+func buildTopology(dir string, regions, stores []string, peers [][]string,
 	sc *transport.Supercluster) (*topology.Topology, error) {
 	text := "regions:\n"
 	for i, name := range regions {
 		text += fmt.Sprintf("  - name: %s\n    id: %d\n    nats: %s\n    store: %s\n",
 			name, i+1, sc.URL(name), stores[i])
+		if len(peers[i]) > 0 {
+			text += fmt.Sprintf("    peers: [%s]\n", strings.Join(peers[i], ", "))
+		}
 	}
 	text += `namespaces:
   - name: profiles
@@ -208,10 +353,10 @@ func (c *cluster) stop() {
 	if c.cancel != nil {
 		c.cancel()
 	}
-	c.wg.Wait()
-	for _, d := range c.daemons {
-		_ = d.Close()
+	for _, r := range c.regions {
+		r.stop()
 	}
+	c.wg.Wait()
 	c.nats.Shutdown()
 	for _, r := range c.redis {
 		r.stop()

@@ -55,3 +55,23 @@ func TestRedisServerStops(t *testing.T) {
 		t.Errorf("%s still answers after stop", addr)
 	}
 }
+
+// TestRunHA runs every region as three daemons on the embedded store and
+// stops the first region's leader halfway: another member takes over and
+// the regions still converge.
+func TestRunHA(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs nine daemons")
+	}
+	sum, err := Run(context.Background(), Options{Members: 3, Duration: 4 * time.Second,
+		Rate: 200, Keys: 100, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sum.Converged || sum.Written == 0 || sum.Applied == 0 {
+		t.Errorf("want a converged demo that moved records: %+v", sum)
+	}
+	if sum.TakeoverSeconds <= 0 {
+		t.Errorf("no takeover measured: %+v", sum)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,7 +39,7 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	sum := Summary{Regions: o.Regions}
 	var written atomic.Int64
 	began := time.Now()
-	if err := c.write(ctx, &o, &written); err != nil {
+	if err := c.write(ctx, &o, &written, &sum); err != nil {
 		return sum, err
 	}
 	sum.Written = written.Load()
@@ -53,8 +54,8 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	sum.ConvergenceSeconds = time.Since(stopped).Seconds()
 	sum.RecordsCompared = records
 	sum.Differences = diffs
-	for _, d := range c.daemons {
-		for _, l := range d.Status().Links {
+	for _, r := range c.regions {
+		for _, l := range append(r.leader().Status().Links, r.retired...) {
 			sum.Applied += l.Applied
 			sum.Conflicts += l.Conflicts
 		}
@@ -71,12 +72,13 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 
 // write runs the load in every region for the demo's duration, printing
 // progress every second.
-func (c *cluster) write(ctx context.Context, o *Options, written *atomic.Int64) error {
+func (c *cluster) write(ctx context.Context, o *Options, written *atomic.Int64,
+	sum *Summary) error {
 	until := time.Now().Add(o.Duration)
-	errs := make(chan error, len(c.daemons))
+	errs := make(chan error, len(c.regions))
 	var wg sync.WaitGroup
-	for i, d := range c.daemons {
-		l := &load{store: d.Store(), rate: o.Rate, keys: o.Keys, seed: uint64(i + 1),
+	for i, r := range c.regions {
+		l := &load{store: r.store, rate: o.Rate, keys: o.Keys, seed: uint64(i + 1),
 			written: written}
 		wg.Go(func() { errs <- l.run(ctx, until) })
 	}
@@ -88,8 +90,16 @@ func (c *cluster) write(ctx context.Context, o *Options, written *atomic.Int64) 
 
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	// A region of several members loses its leader halfway through the
+	// load; the others take over its shards and its appliers.
+	var failover <-chan time.Time
+	if o.Members > 1 {
+		failover = time.After(o.Duration / 2)
+	}
 	for {
 		select {
+		case <-failover:
+			sum.TakeoverSeconds = c.regions[0].failover(ctx, o).Seconds()
 		case <-done:
 			close(errs)
 			for err := range errs {
@@ -104,12 +114,47 @@ func (c *cluster) write(ctx context.Context, o *Options, written *atomic.Int64) 
 	}
 }
 
+// failover stops the region's leader gracefully and returns how long the
+// region went without a leader that replicates.
+func (r *demoRegion) failover(ctx context.Context, o *Options) time.Duration {
+	var old *member
+	for _, m := range r.members {
+		if m.d.Status().Raft.Role == "leader" {
+			old = m
+		}
+	}
+	if old == nil {
+		return 0
+	}
+	id := old.d.Status().Raft.ID
+	fmt.Fprintf(o.Progress, "stopping %s's leader %s\n", r.name, id)
+	r.retired = append(r.retired, old.d.Status().Links...)
+	began := time.Now()
+	old.stop()
+	r.members = slices.DeleteFunc(r.members, func(m *member) bool { return m == old })
+	for ctx.Err() == nil {
+		for _, m := range r.members {
+			if s := m.d.Status(); s.Raft.Role == "leader" && s.Replicating {
+				took := time.Since(began)
+				fmt.Fprintf(o.Progress, "%s: %s leads after %s; %d members ship the shards\n",
+					r.name, s.Raft.ID, took.Round(time.Millisecond), len(r.members))
+				return took
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return time.Since(began)
+}
+
 // progress prints one line per link: how far behind it is and how much it
 // applied.
 func (c *cluster) progress(o *Options, elapsed time.Duration, written int64) {
 	fmt.Fprintf(o.Progress, "t=%4.1fs written=%d\n", elapsed.Seconds(), written)
-	for _, d := range c.daemons {
-		for _, l := range linksOf(d) {
+	for _, r := range c.regions {
+		for _, l := range linksOf(r.leader()) {
 			fmt.Fprintf(o.Progress, "  %s\n", l)
 		}
 	}
@@ -146,17 +191,17 @@ func linksOf(d *region.Daemon) []string {
 // converge compares every region's records until they agree or the time
 // allowed runs out, and returns the last differences seen.
 func (c *cluster) converge(ctx context.Context, o *Options) (bool, []string, int, error) {
-	names := make([]string, len(c.daemons))
+	names := make([]string, len(c.regions))
 	namespaces := []string{"profiles", "sessions"}
-	for i, d := range c.daemons {
-		names[i] = d.Name()
+	for i, r := range c.regions {
+		names[i] = r.name
 	}
 	deadline := time.Now().Add(o.Converge)
 	fmt.Fprintf(o.Progress, "load stopped; waiting for %d regions to converge\n", len(names))
 	for {
-		snaps := make([]verify.Snapshot, len(c.daemons))
-		for i, d := range c.daemons {
-			s, err := verify.Take(ctx, d.Store(), namespaces)
+		snaps := make([]verify.Snapshot, len(c.regions))
+		for i, r := range c.regions {
+			s, err := verify.Take(ctx, r.store, namespaces)
 			if err != nil {
 				return false, nil, 0, err
 			}

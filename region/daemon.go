@@ -64,6 +64,9 @@ type Tuning struct {
 	MaxFrame int
 	// Monitor is how often lag is measured and alerts evaluated; 1s.
 	Monitor time.Duration
+	// RaftTimeout is the raft group's heartbeat and election timeout;
+	// 500ms, for members on a LAN.
+	RaftTimeout time.Duration
 }
 
 // Daemon is one region's replication daemon.
@@ -177,6 +180,7 @@ func (d *Daemon) openRaft() (*checkpoint.Node, error) {
 
 		Registerer:     d.reg,
 		CommitInterval: d.cfg.CheckpointInterval,
+		Timeout:        d.cfg.Tuning.RaftTimeout,
 	})
 }
 

@@ -12,8 +12,14 @@ import (
 	"github.com/xdrd/xdrd/store/redis"
 )
 
-// openStore opens the store a region's URL names. An empty URL means the
-// embedded store under the data directory, the single-machine default.
+// OpenStore opens the store a region's URL names, for a process that runs
+// several members of one region on one store (see store.Share). An empty
+// URL means the embedded store under dataDir, the single-machine default.
+func OpenStore(raw, dataDir string, id record.RegionID) (store.Store, error) {
+	return openStore(raw, dataDir, id, record.NewClock(nil))
+}
+
+// openStore opens the store a region's URL names on clock.
 func openStore(raw, dataDir string, id record.RegionID, clock *record.Clock) (store.Store, error) {
 	if raw == "" {
 		raw = "embedded://" + filepath.Join(dataDir, "store")

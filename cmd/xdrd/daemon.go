@@ -29,6 +29,8 @@ func runDaemon(args []string, _, stderr io.Writer) int {
 	raftBind := fs.String("raft-bind", "", "raft TCP address (default: a free loopback port)")
 	interval := fs.Duration("checkpoint-interval", 0,
 		"longest wait before shipped cursors are committed (default 50ms)")
+	raftTimeout := fs.Duration("raft-timeout", 0, "raft heartbeat and election timeout: how "+
+		"long the region's daemons go without a leader before electing another (default 500ms)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -48,6 +50,7 @@ func runDaemon(args []string, _, stderr io.Writer) int {
 	d, err := region.Open(region.Config{
 		Topology: topo, Region: *name, DataDir: *dataDir, Logger: log,
 		RaftBind: *raftBind, CheckpointInterval: *interval,
+		Tuning: region.Tuning{RaftTimeout: *raftTimeout},
 	})
 	if err != nil {
 		log.Error("open region", zap.Error(err))

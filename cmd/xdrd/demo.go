@@ -24,6 +24,8 @@ func demoCmd(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.Rate, "rate", 0, "writes per second into each region (default 2000)")
 	fs.StringVar(&o.Store, "store", "embedded", "store of every region: embedded, or redis "+
 		"(a redis-server per region, started by the demo; needs redis-server on PATH)")
+	ha := fs.Bool("ha", false, "run each region as three daemons, a raft group sharing the "+
+		"region's store, and stop the first region's leader halfway through the load")
 	fs.BoolVar(&o.Serve, "serve", false,
 		"keep running after the load, admin APIs on 127.0.0.1:7070, 7071, ...")
 	if err := fs.Parse(args); err != nil {
@@ -43,6 +45,9 @@ func demoCmd(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
+	if *ha {
+		o.Members = 3
+	}
 	o.Logger = newLogger(stderr, zapcore.WarnLevel)
 	o.Progress = stdout
 	if *asJSON {

@@ -38,8 +38,16 @@ func status(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 
-	fmt.Fprintf(stdout, "region %s, raft %s (term %d)\n", s.Region, s.Raft.Role, s.Raft.Term)
+	fmt.Fprintf(stdout, "region %s, member %s, raft %s (term %d, assignment %d)\n",
+		s.Region, s.Raft.ID, s.Raft.Role, s.Raft.Term, s.Raft.Epoch)
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	if len(s.Raft.Members) > 1 {
+		fmt.Fprintln(tw, "MEMBER	ADDRESS	ROLE	REACHABLE	SHARDS")
+		for _, m := range s.Raft.Members {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%t\t%d\n", m.ID, m.Address, m.Role, m.Reachable, m.Shards)
+		}
+		fmt.Fprintln(tw)
+	}
 	fmt.Fprintln(tw, "NAMESPACE\tLINK\tLAG\tCAUSE\tALERT\tAPPLIED\tOLDER\tDUPLICATE\tCONFLICTS")
 	for _, l := range s.Links {
 		cause := l.Cause
