@@ -77,6 +77,18 @@ func (n *Node) Leader() string {
 	return string(id)
 }
 
+// InContact reports whether this member may act on the assignment it
+// holds: it leads, or it heard from a leader within the raft timeout. A
+// member cut off from the leader, or removed from the group (a removed
+// member is no longer sent the log), stops shipping instead of shipping
+// shards that have moved on.
+func (n *Node) InContact() bool {
+	if n.IsLeader() {
+		return true
+	}
+	return n.Leader() != "" && time.Since(n.raft.LastContact()) <= n.cfg.Timeout
+}
+
 // Assignment returns the assignment in force as this member has applied it.
 func (n *Node) Assignment() Assignment { return n.fsm.currentAssignment() }
 

@@ -200,11 +200,17 @@ func TestRemovedMemberLosesItsShards(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.assigned(t, rest...)
+	// The removed member is sent nothing more, so it cannot learn that
+	// its shards moved: it must notice that it lost the leader.
+	waitFor(t, "the removed member to lose contact", func() bool {
+		return !c.nodes[gone].InContact()
+	})
 
 	if err := leader.AddMember(gone, gone); err != nil {
 		t.Fatal(err)
 	}
 	c.assigned(t, c.ids()...)
+	waitFor(t, "the member added back to be in contact", c.nodes[gone].InContact)
 
 	members, err := leader.Members()
 	if err != nil {

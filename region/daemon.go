@@ -104,7 +104,7 @@ type Daemon struct {
 
 // Open opens the store, the raft group and the NATS connection of a region.
 // Run starts replicating; Close releases everything.
-func Open(cfg Config) (d *Daemon, err error) {
+func Open(cfg Config) (_ *Daemon, err error) {
 	r, ok := cfg.Topology.Region(cfg.Region)
 	if !ok {
 		return nil, fmt.Errorf("region %q is not in the topology", cfg.Region)
@@ -123,7 +123,7 @@ func Open(cfg Config) (d *Daemon, err error) {
 		return nil, err
 	}
 
-	d = &Daemon{
+	d := &Daemon{
 		cfg: cfg, region: r, id: record.RegionID(r.ID), clock: record.NewClock(nil),
 		reg: cfg.Registry, topo: cfg.Topology, reload: make(chan struct{}, 1),
 		shippers: make(map[string]*shipper.Shipper),

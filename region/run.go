@@ -21,8 +21,9 @@ import (
 const retry = 500 * time.Millisecond
 
 // recheck bounds how long Run trusts the raft group's change signals
-// alone before it looks at its state again.
-const recheck = time.Second
+// alone before it looks at its state again; it is also how long a member
+// cut off from the leader may go on shipping.
+const recheck = 250 * time.Millisecond
 
 // Run replicates until ctx ends. Every member of the region's raft group
 // ships the shards the leader assigned it; the leader also runs an applier
@@ -91,6 +92,11 @@ func (d *Daemon) arrange(ctx context.Context, w *workers) {
 	}
 
 	a := d.raft.Assignment()
+	if !d.raft.InContact() {
+		// What this member last heard may have moved on: ship nothing
+		// until it hears from a leader again.
+		a = checkpoint.Assignment{}
+	}
 	for _, ns := range t.Namespaces {
 		if len(t.Destinations(ns.Name, d.region.Name)) == 0 {
 			continue
