@@ -114,6 +114,17 @@ func (a *Applier) Report() []Snapshot {
 	return snaps
 }
 
+// Forget removes the link's gauges, for an applier that stops because
+// another member of the region applies the link now: that member reports
+// them from then on.
+func (a *Applier) Forget() {
+	for _, ns := range a.Namespaces() {
+		a.metrics.lag.DeleteLabelValues(ns, a.cfg.Source)
+	}
+	a.metrics.skew.DeleteLabelValues(a.cfg.Source)
+	a.metrics.paused.DeleteLabelValues(a.cfg.Source)
+}
+
 // Namespaces lists the namespaces this link carries, sorted.
 func (a *Applier) Namespaces() []string {
 	names := make([]string, 0, len(a.cfg.Namespaces))

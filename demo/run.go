@@ -55,7 +55,7 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	sum.RecordsCompared = records
 	sum.Differences = diffs
 	for _, r := range c.regions {
-		for _, l := range append(r.leader().Status().Links, r.retired...) {
+		for _, l := range append(r.links(), r.retired...) {
 			sum.Applied += l.Applied
 			sum.Conflicts += l.Conflicts
 		}
@@ -154,20 +154,30 @@ func (r *demoRegion) failover(ctx context.Context, o *Options) time.Duration {
 func (c *cluster) progress(o *Options, elapsed time.Duration, written int64) {
 	fmt.Fprintf(o.Progress, "t=%4.1fs written=%d\n", elapsed.Seconds(), written)
 	for _, r := range c.regions {
-		for _, l := range linksOf(r.leader()) {
+		for _, l := range linksOf(r.name, r.links()) {
 			fmt.Fprintf(o.Progress, "  %s\n", l)
 		}
 	}
 }
 
-func linksOf(d *region.Daemon) []string {
+// links are the incoming links of the region, from the members that
+// apply them.
+func (r *demoRegion) links() []region.Link {
+	var out []region.Link
+	for _, m := range r.members {
+		out = append(out, m.d.Status().Links...)
+	}
+	return out
+}
+
+func linksOf(name string, all []region.Link) []string {
 	type agg struct {
 		applied, conflicts int64
 		lag                float64
 	}
 	links := make(map[string]*agg)
 	var order []string
-	for _, l := range d.Status().Links {
+	for _, l := range all {
 		a, ok := links[l.Source]
 		if !ok {
 			a = &agg{}
@@ -183,7 +193,7 @@ func linksOf(d *region.Daemon) []string {
 		a := links[src]
 		lag := fmt.Sprintf("lag %5.2fs", a.lag)
 		out = append(out, fmt.Sprintf("%-9s -> %-9s %s  applied %8d  conflicts %6d",
-			src, d.Name(), lag, a.applied, a.conflicts))
+			src, name, lag, a.applied, a.conflicts))
 	}
 	return out
 }

@@ -127,6 +127,7 @@ func Open(cfg Config) (_ *Daemon, err error) {
 		cfg: cfg, region: r, id: record.RegionID(r.ID), clock: record.NewClock(nil),
 		reg: cfg.Registry, topo: cfg.Topology, reload: make(chan struct{}, 1),
 		shippers: make(map[string]*shipper.Shipper),
+		appliers: make(map[string]*applier.Applier),
 		log:      cfg.Logger.With(zap.String("region", r.Name)),
 	}
 	defer func() {

@@ -69,9 +69,9 @@ func freeAddrs(t *testing.T, n int) []string {
 }
 
 // TestRegionOfThreeMembers runs eu-west as three daemons sharing one store
-// and ships to us-east: the leader spreads the shards over the members,
-// and when the leader stops, the others take over its shards and its
-// appliers, and every write reaches us-east.
+// beside us-east: the leader spreads the shards and the incoming link over
+// the members, and when the leader stops, the others take over its work,
+// and every write reaches the other region.
 func TestRegionOfThreeMembers(t *testing.T) {
 	dir := t.TempDir()
 	log := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
@@ -139,6 +139,8 @@ func TestRegionOfThreeMembers(t *testing.T) {
 	waitSpread(t, members, len(peers)-1)
 	write(t, shared, "b", 200)
 	waitKeys(t, east.d.Store(), "b", 200)
+	write(t, east.d.Store(), "c", 200)
+	waitKeys(t, shared, "c", 200)
 
 	namespaces := []string{"profiles", "sessions"}
 	eventually(t, 30*time.Second, "the regions to converge", func() string {
@@ -155,8 +157,9 @@ func TestRegionOfThreeMembers(t *testing.T) {
 	})
 }
 
-// waitSpread waits until a leader replicates and every running member
-// ships a share of the six shards, which the members cover exactly once.
+// waitSpread waits until a leader replicates, every running member ships
+// a share of the six shards, which the members cover exactly once, and one
+// member applies the link from us-east.
 func waitSpread(t *testing.T, members map[string]*member, want int) {
 	t.Helper()
 	eventually(t, 30*time.Second, fmt.Sprintf("shards spread over %d members", want), func() string {
@@ -168,12 +171,16 @@ func waitSpread(t *testing.T, members map[string]*member, want int) {
 			if s.Raft.Role == "leader" && !s.Replicating {
 				return "leader " + id + " is not replicating"
 			}
-			total, owners := 0, 0
+			total, owners, links := 0, 0, 0
 			for _, mem := range s.Raft.Members {
 				total += mem.Shards
+				links += len(mem.Applies)
 				if mem.Shards > 0 {
 					owners++
 				}
+			}
+			if links != 1 {
+				return fmt.Sprintf("%s sees the link from us-east applied by %d members", id, links)
 			}
 			if total != 6 || owners != want {
 				return fmt.Sprintf("%s sees %d shards over %d members: %+v", id, total, owners,

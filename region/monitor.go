@@ -14,13 +14,14 @@ import (
 // monitorEvery is how often lag is measured and alerts are evaluated.
 const monitorEvery = time.Second
 
-// monitor measures every incoming link's lag once a second, exports it and
-// feeds the lag alerts of the namespaces that configure them.
-func (d *Daemon) monitor(ctx context.Context, t *topology.Topology) {
+// monitor measures the lag of every incoming link this member applies
+// once a second, exports it and feeds the lag alerts of the namespaces
+// that configure them.
+func (d *Daemon) monitor(ctx context.Context) {
 	tick := time.NewTicker(d.monitorEvery())
 	defer tick.Stop()
 	for {
-		d.observe(t)
+		d.observe(d.Topology())
 		select {
 		case <-ctx.Done():
 			return

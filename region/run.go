@@ -3,8 +3,8 @@ package region
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -26,10 +26,10 @@ const retry = 500 * time.Millisecond
 const recheck = 250 * time.Millisecond
 
 // Run replicates until ctx ends. Every member of the region's raft group
-// ships the shards the leader assigned it; the leader also runs an applier
-// per region that ships here, the purger and the lag monitor. Changes of
-// leadership or of the assignment start and stop only the workers they
-// concern; a reload of the topology restarts them all. On return every
+// ships the shards and applies the links the leader's assignment gives
+// it, and measures the lag of those links; the leader also purges.
+// Changes of leadership or of the assignment start and stop only the
+// workers they concern; a reload of the topology restarts them all. On return every
 // worker has stopped and checkpoints are committed.
 func (d *Daemon) Run(ctx context.Context) error {
 	if err := d.prepare(ctx); err != nil {
@@ -40,12 +40,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	d.log.Info("replication running", zap.String("member", d.raft.ID()))
 
-	w := &workers{shipping: make(map[string]shipping)}
+	w := &workers{shipping: make(map[string]shipping), applying: make(map[string]*task)}
 	defer d.stopAll(w)
 	tick := time.NewTicker(recheck)
 	defer tick.Stop()
 	backlog := startTask(ctx, func(ctx context.Context) { d.watchBacklog(ctx) })
 	defer backlog.stop()
+	monitor := startTask(ctx, func(ctx context.Context) { d.monitor(ctx) })
+	defer monitor.stop()
 	for {
 		changes := d.raft.Changes()
 		d.arrange(ctx, w)
@@ -63,11 +65,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 }
 
-// workers are what Run has started: the leader's duties, and a shipper
-// per namespace for the shards this member owns.
+// workers are what Run has started: the leader's duties, a shipper per
+// namespace for the shards this member owns, and an applier per link this
+// member applies.
 type workers struct {
 	leading  *task
 	shipping map[string]shipping // by namespace
+	applying map[string]*task    // by source region
 }
 
 // shipping is one namespace's running shipper and the shards it owns.
@@ -83,10 +87,10 @@ func (d *Daemon) arrange(ctx context.Context, w *workers) {
 	lead := d.raft.Established()
 	switch {
 	case lead && w.leading == nil:
-		d.log.Info("leading the region: starting appliers")
-		w.leading = startTask(ctx, func(ctx context.Context) { d.lead(ctx, t) })
+		d.log.Info("leading the region")
+		w.leading = startTask(ctx, func(ctx context.Context) { d.purge.run(ctx, t) })
 	case !lead && w.leading != nil:
-		d.log.Info("no longer leading the region: stopping appliers")
+		d.log.Info("no longer leading the region")
 		w.leading.stop()
 		w.leading = nil
 	}
@@ -107,7 +111,80 @@ func (d *Daemon) arrange(ctx context.Context, w *workers) {
 		}
 		d.restartShipper(ctx, w, t, ns, owned)
 	}
+	d.arrangeAppliers(ctx, w, t, a)
 	d.replicating.Store(a.Epoch > 0 && (lead || !d.raft.IsLeader()))
+}
+
+// arrangeAppliers runs an applier for each link the assignment gives this
+// member and stops the others. Links are dealt round the members in the
+// order of their source regions' names: a link is one durable consumer,
+// which moves between members whole, with its acknowledgements.
+func (d *Daemon) arrangeAppliers(ctx context.Context, w *workers, t *topology.Topology,
+	a checkpoint.Assignment) {
+	mine := make(map[string]applier.Config)
+	for name, member := range linkAppliers(t, d.region.Name, a) {
+		src, _ := t.Region(name)
+		if cfg, ok := d.applierConfig(t, src); ok && member == d.raft.ID() {
+			mine[name] = cfg
+		}
+	}
+
+	for src, tk := range w.applying {
+		if _, ok := mine[src]; ok {
+			continue
+		}
+		tk.stop()
+		delete(w.applying, src)
+		d.mu.Lock()
+		if ap := d.appliers[src]; ap != nil {
+			ap.Forget()
+		}
+		delete(d.appliers, src)
+		d.mu.Unlock()
+	}
+	for src, cfg := range mine {
+		if _, ok := w.applying[src]; ok {
+			continue
+		}
+		cfg.Heartbeat = d.cfg.Tuning.Heartbeat
+		ap := applier.New(cfg, d.store, d.conn, d.apply, d.log)
+		d.mu.Lock()
+		d.appliers[src] = ap
+		d.mu.Unlock()
+		w.applying[src] = startTask(ctx, func(ctx context.Context) { _ = ap.Run(ctx) })
+	}
+}
+
+// linkAppliers says which member applies the link from each region that
+// ships to this one: the links, in the order of their sources' names, are
+// dealt round the assigned members.
+func linkAppliers(t *topology.Topology, self string, a checkpoint.Assignment) map[string]string {
+	out := make(map[string]string)
+	if len(a.Members) == 0 {
+		return out
+	}
+	for i, src := range incoming(t, self) {
+		out[src.Name] = a.Members[i%len(a.Members)]
+	}
+	return out
+}
+
+// incoming lists the regions that ship to this one, by name.
+func incoming(t *topology.Topology, self string) []topology.Region {
+	var out []topology.Region
+	for _, src := range t.Regions {
+		if src.Name == self {
+			continue
+		}
+		for _, ns := range t.Namespaces {
+			if contains(t.Destinations(ns.Name, src.Name), self) {
+				out = append(out, src)
+				break
+			}
+		}
+	}
+	slices.SortFunc(out, func(x, y topology.Region) int { return strings.Compare(x.Name, y.Name) })
+	return out
 }
 
 // ownedShards encodes which shards of ns the member owns.
@@ -163,8 +240,13 @@ func (d *Daemon) stopAll(w *workers) {
 		s.task.stop()
 		delete(w.shipping, ns)
 	}
+	for src, tk := range w.applying {
+		tk.stop()
+		delete(w.applying, src)
+	}
 	d.mu.Lock()
 	d.shippers = make(map[string]*shipper.Shipper)
+	d.appliers = make(map[string]*applier.Applier)
 	d.mu.Unlock()
 
 	flush, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -172,33 +254,6 @@ func (d *Daemon) stopAll(w *workers) {
 	if err := d.raft.Flush(flush); err != nil {
 		d.log.Warn("flush checkpoints", zap.Error(err))
 	}
-}
-
-// lead runs the leader's duties until ctx ends: an applier per region
-// that ships here, the purger and the lag monitor.
-func (d *Daemon) lead(ctx context.Context, t *topology.Topology) {
-	appliers := make(map[string]*applier.Applier)
-	var wg sync.WaitGroup
-	for _, src := range t.Regions {
-		cfg, ok := d.applierConfig(t, src)
-		if !ok {
-			continue
-		}
-		cfg.Heartbeat = d.cfg.Tuning.Heartbeat
-		a := applier.New(cfg, d.store, d.conn, d.apply, d.log)
-		appliers[src.Name] = a
-		wg.Go(func() { _ = a.Run(ctx) })
-	}
-	wg.Go(func() { d.purge.run(ctx, t) })
-	wg.Go(func() { d.monitor(ctx, t) })
-
-	d.mu.Lock()
-	d.appliers = appliers
-	d.mu.Unlock()
-	wg.Wait()
-	d.mu.Lock()
-	d.appliers = nil
-	d.mu.Unlock()
 }
 
 // task is a goroutine that can be stopped and waited for.

@@ -1,6 +1,8 @@
 package region
 
 import (
+	"slices"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/xdrd/xdrd/checkpoint"
@@ -50,6 +52,8 @@ type Member struct {
 	// Shards counts the shards, over every namespace this region ships,
 	// that the member ships.
 	Shards int `json:"shards"`
+	// Applies lists the source regions whose links the member applies.
+	Applies []string `json:"applies"`
 }
 
 // Link is one namespace of one incoming link, as this region sees it.
@@ -126,14 +130,20 @@ func (d *Daemon) raftStatus() RaftStatus {
 		return s
 	}
 	t := d.Topology()
+	applies := make(map[string][]string)
+	for src, member := range linkAppliers(t, d.region.Name, a) {
+		applies[member] = append(applies[member], src)
+	}
 	for _, m := range members {
+		slices.Sort(applies[m.ID])
 		shards := 0
 		for _, ns := range t.Namespaces {
 			if len(t.Destinations(ns.Name, d.region.Name)) > 0 {
 				shards += a.Count(m.ID, ns.Name, ns.Shards)
 			}
 		}
-		s.Members = append(s.Members, Member{Member: m, Shards: shards})
+		s.Members = append(s.Members, Member{Member: m, Shards: shards,
+			Applies: append([]string{}, applies[m.ID]...)})
 	}
 	return s
 }

@@ -76,7 +76,7 @@ func DefaultConfig() Config {
 		DLQMaxBytes:       1 << 30,
 		DLQMaxAge:         30 * 24 * time.Hour,
 		MaxAckPending:     1024,
-		AckWait:           10 * time.Second,
+		AckWait:           5 * time.Second,
 		MaxDeliver:        -1,
 		PublishMaxPending: 256,
 		PublishStallWait:  5 * time.Second,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -42,9 +43,14 @@ func status(args []string, stdout, stderr io.Writer) int {
 		s.Region, s.Raft.ID, s.Raft.Role, s.Raft.Term, s.Raft.Epoch)
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	if len(s.Raft.Members) > 1 {
-		fmt.Fprintln(tw, "MEMBER	ADDRESS	ROLE	REACHABLE	SHARDS")
+		fmt.Fprintln(tw, "MEMBER\tADDRESS\tROLE\tREACHABLE\tSHARDS\tAPPLIES")
 		for _, m := range s.Raft.Members {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%t\t%d\n", m.ID, m.Address, m.Role, m.Reachable, m.Shards)
+			applies := strings.Join(m.Applies, ",")
+			if applies == "" {
+				applies = "-"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%t\t%d\t%s\n", m.ID, m.Address, m.Role, m.Reachable,
+				m.Shards, applies)
 		}
 		fmt.Fprintln(tw)
 	}
