@@ -3,6 +3,7 @@ package region
 import (
 	"context"
 	"errors"
+	"maps"
 	"math"
 	"time"
 
@@ -49,7 +50,7 @@ func (d *Daemon) watchBacklog(ctx context.Context) {
 // destination is unreachable.
 func (d *Daemon) observeBacklog(ctx context.Context, t *topology.Topology) {
 	d.mu.Lock()
-	shippers := d.shippers
+	shippers := maps.Clone(d.shippers)
 	d.mu.Unlock()
 
 	// A member that ships none of a namespace's shards has no backlog of

@@ -2,6 +2,7 @@ package region
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"time"
 
@@ -42,7 +43,7 @@ func (d *Daemon) monitorEvery() time.Duration {
 // resolved and forgotten.
 func (d *Daemon) observe(t *topology.Topology) {
 	d.mu.Lock()
-	appliers := d.appliers
+	appliers := maps.Clone(d.appliers)
 	d.mu.Unlock()
 
 	seen := make(map[lag.Link]bool)
