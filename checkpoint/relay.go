@@ -8,14 +8,19 @@ import (
 
 	"github.com/vmihailenco/msgpack/v5"
 	"go.uber.org/zap"
+
+	"github.com/xdrd/xdrd/record"
 )
 
 // Limits on a relayed batch, which comes from the network.
 const (
-	// MaxRelayBytes bounds an encoded batch: 64 namespaces of 4096 shards.
-	MaxRelayBytes = 16 << 20
-	// maxRelayCursors bounds the cursors of one batch.
-	maxRelayCursors = 64 * 4096
+	// relayChunk is the most cursors a member sends in one request: about
+	// 300 KiB encoded, under NATS's default 1 MiB message limit.
+	relayChunk = 8192
+	// maxRelayBytes bounds an encoded batch a leader accepts.
+	maxRelayBytes = 1 << 20
+	// maxRelayCursors bounds the cursors of one batch a leader accepts.
+	maxRelayCursors = 2 * relayChunk
 	// maxNamespaceBytes bounds a namespace name; topologies allow 63.
 	maxNamespaceBytes = 255
 )
@@ -55,8 +60,8 @@ type relayReply struct {
 // what is wrong.
 func decodeRelayBatch(data []byte) (relayBatch, error) {
 	var b relayBatch
-	if len(data) > MaxRelayBytes {
-		return b, fmt.Errorf("relayed batch of %d bytes exceeds %d", len(data), MaxRelayBytes)
+	if len(data) > maxRelayBytes {
+		return b, fmt.Errorf("relayed batch of %d bytes exceeds %d", len(data), maxRelayBytes)
 	}
 	if err := msgpack.Unmarshal(data, &b); err != nil {
 		return b, fmt.Errorf("decode relayed batch: %w", err)
@@ -72,45 +77,53 @@ func decodeRelayBatch(data []byte) (relayBatch, error) {
 			return b, fmt.Errorf("relayed batch: cursors[%d]: namespace of %d bytes",
 				i, len(e.Namespace))
 		}
-		if e.Shard < 0 || e.Shard >= maxShards {
+		if e.Shard < 0 || e.Shard >= record.Partitions {
 			return b, fmt.Errorf("relayed batch: cursors[%d]: shard %d outside 0-%d",
-				i, e.Shard, maxShards-1)
+				i, e.Shard, record.Partitions-1)
 		}
 	}
 	return b, nil
 }
 
-// maxShards is the most shards a namespace can have.
-const maxShards = 4096
-
-// relay sends a batch staged in term to the leader. What could not be
-// delivered is staged again; what the leader refused is counted here too.
+// relay sends a batch staged in term to the leader, in requests of at
+// most relayChunk cursors so that each fits a NATS message. What could not
+// be delivered is staged again; what the leader refused is counted here
+// too.
 func (n *Node) relay(term uint64, batch map[Key]uint64) error {
 	leader := n.Leader()
 	if n.cfg.Relay == nil || leader == "" {
 		n.restage(term, batch)
 		return fmt.Errorf("relay checkpoints: %w (leader %q)", ErrNotLeader, leader)
 	}
-	data, err := msgpack.Marshal(&relayBatch{From: n.cfg.ID, Term: term,
-		Cursors: sortedEntries(batch)})
+	entries := sortedEntries(batch)
+	for len(entries) > 0 {
+		chunk := entries[:min(len(entries), relayChunk)]
+		if err := n.relayChunk(leader, term, chunk); err != nil {
+			n.restage(term, batch)
+			return err
+		}
+		entries = entries[len(chunk):]
+	}
+	return nil
+}
+
+// relayChunk sends one request of cursors to the leader.
+func (n *Node) relayChunk(leader string, term uint64, cursors []entry) error {
+	data, err := msgpack.Marshal(&relayBatch{From: n.cfg.ID, Term: term, Cursors: cursors})
 	if err != nil {
 		return fmt.Errorf("encode relayed batch: %w", err)
 	}
-
 	ctx, cancel := context.WithTimeout(context.Background(), relayTimeout)
 	defer cancel()
 	answer, err := n.cfg.Relay.Request(ctx, leader, data)
 	if err != nil {
-		n.restage(term, batch)
 		return fmt.Errorf("relay checkpoints to %s: %w", leader, err)
 	}
 	var reply relayReply
 	if err := msgpack.Unmarshal(answer, &reply); err != nil {
-		n.restage(term, batch)
 		return fmt.Errorf("decode answer of %s: %w", leader, err)
 	}
 	if reply.Error != "" {
-		n.restage(term, batch)
 		return fmt.Errorf("relay checkpoints to %s: %s", leader, reply.Error)
 	}
 	if reply.Refused > 0 {

@@ -31,7 +31,7 @@ func TestDecodeRelayBatchRejects(t *testing.T) {
 		want string
 	}{
 		{"garbage", []byte{0xc1}, "decode relayed batch"},
-		{"oversized", make([]byte, MaxRelayBytes+1), "exceeds"},
+		{"oversized", make([]byte, maxRelayBytes+1), "exceeds"},
 		{"no sender", encodeBatch(t, relayBatch{Term: 1}), "empty sender"},
 		{"empty namespace", encodeBatch(t, relayBatch{From: "a", Cursors: []entry{{Shard: 1}}}),
 			"cursors[0]: namespace of 0 bytes"},
@@ -42,7 +42,7 @@ func TestDecodeRelayBatchRejects(t *testing.T) {
 		{"shard too high", encodeBatch(t, relayBatch{From: "a",
 			Cursors: []entry{{Namespace: "n", Shard: 4096}}}), "shard 4096 outside"},
 		{"too many cursors", encodeBatch(t, relayBatch{From: "a", Cursors: many}),
-			"262145 cursors exceed 262144"},
+			"16385 cursors exceed 16384"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := decodeRelayBatch(tc.data)
