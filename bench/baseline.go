@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -18,6 +19,13 @@ import (
 // moves the same bytes in messages of the same size.
 const recordsPerFrame = 512
 
+// rawInFlight bounds the bytes of unacknowledged raw publishes, well below
+// the 128 MiB a stream queues before it answers "too many requests".
+const rawInFlight = 32 << 20
+
+// window is how many raw messages of frameBytes may await their acks.
+func window(frameBytes int) int { return max(16, rawInFlight/max(frameBytes, 1)) }
+
 // rawJetStream publishes the bytes of records records, in messages of
 // frameBytes each, into a file stream in region's JetStream and consumes
 // them with explicit acks at the same time, as a link would. It returns
@@ -29,7 +37,10 @@ func rawJetStream(ctx context.Context, url, region string,
 		return 0, fmt.Errorf("raw jetstream: %w", err)
 	}
 	defer nc.Close()
-	js, err := jetstream.NewWithDomain(nc, region)
+	// publish keeps the window itself; the client's own bound is above it
+	// so that it never stalls a publish.
+	js, err := jetstream.NewWithDomain(nc, region,
+		jetstream.WithPublishAsyncMaxPending(2*window(frameBytes)))
 	if err != nil {
 		return 0, err
 	}
@@ -53,34 +64,74 @@ func rawJetStream(ctx context.Context, url, region string,
 	began := time.Now()
 	var wg sync.WaitGroup
 	consumed := make(chan error, 1)
-	wg.Go(func() { consumed <- consume(cons, msgs) })
-	for range msgs {
-		if _, err := js.PublishAsync("bench.raw", payload); err != nil {
-			return 0, fmt.Errorf("raw jetstream: publish: %w", err)
-		}
-	}
-	select {
-	case <-js.PublishAsyncComplete():
-	case <-ctx.Done():
-		return 0, ctx.Err()
+	consuming, stop := context.WithCancel(ctx)
+	defer stop()
+	wg.Go(func() { consumed <- consume(consuming, cons, msgs) })
+	published := publish(ctx, js, payload, msgs, window(frameBytes))
+	if published != nil {
+		stop()
 	}
 	wg.Wait()
 	if err := <-consumed; err != nil {
-		return 0, err
+		return 0, errors.Join(published, err)
+	}
+	if published != nil {
+		return 0, published
 	}
 	return float64(records) / time.Since(began).Seconds(), nil
 }
 
-func consume(cons jetstream.Consumer, n int) error {
+// publish sends msgs messages asynchronously, at most window of them
+// unacknowledged, and returns the first failure.
+func publish(ctx context.Context, js jetstream.JetStream, payload []byte,
+	msgs, window int) error {
+	futures := make([]jetstream.PubAckFuture, 0, msgs)
+	acked := func(i int) error {
+		select {
+		case <-futures[i].Ok():
+			return nil
+		case err := <-futures[i].Err():
+			return fmt.Errorf("raw jetstream: publish %d of %d: %w", i+1, msgs, err)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	for i := range msgs {
+		if i >= window {
+			if err := acked(i - window); err != nil {
+				return err
+			}
+		}
+		f, err := js.PublishAsync("bench.raw", payload)
+		if err != nil {
+			return fmt.Errorf("raw jetstream: publish %d of %d: %w", i+1, msgs, err)
+		}
+		futures = append(futures, f)
+	}
+	for i := max(0, msgs-window); i < msgs; i++ {
+		if err := acked(i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// consumeStall is how long the raw consumer waits for a message before it
+// gives up: a publish that failed would otherwise leave it waiting forever.
+const consumeStall = time.Minute
+
+func consume(ctx context.Context, cons jetstream.Consumer, n int) error {
 	it, err := cons.Messages(jetstream.PullMaxMessages(256))
 	if err != nil {
 		return err
 	}
 	defer it.Stop()
-	for range n {
-		m, err := it.Next()
+	for i := range n {
+		next, cancel := context.WithTimeout(ctx, consumeStall)
+		m, err := it.Next(jetstream.NextContext(next))
+		cancel()
 		if err != nil {
-			return fmt.Errorf("raw jetstream: consume: %w", err)
+			return fmt.Errorf("raw jetstream: consume message %d of %d: %w", i+1, n, err)
 		}
 		if err := m.Ack(); err != nil {
 			return err
@@ -137,8 +188,9 @@ func rawStore(ctx context.Context, o *Options) (float64, error) {
 }
 
 // wireBytes is the source stream's bytes per record shipped, heartbeats
-// and message overhead included.
-func wireBytes(ctx context.Context, url string, records int) (float64, error) {
+// and message overhead included. It puts the stream's message count,
+// frames and heartbeats, on progress.
+func wireBytes(ctx context.Context, o *Options, url string) (float64, error) {
 	nc, err := nats.Connect(url)
 	if err != nil {
 		return 0, err
@@ -152,5 +204,8 @@ func wireBytes(ctx context.Context, url string, records int) (float64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("source stream: %w", err)
 	}
-	return float64(s.CachedInfo().State.Bytes) / float64(records), nil
+	state := s.CachedInfo().State
+	fmt.Fprintf(o.Progress, "source stream: %d messages, %.1f records a message\n",
+		state.Msgs, float64(o.Records)/float64(max(state.Msgs, 1)))
+	return float64(state.Bytes) / float64(o.Records), nil
 }

@@ -2,7 +2,9 @@ package bench
 
 import (
 	"context"
+	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -44,5 +46,50 @@ func TestRunMeasuresEveryFigure(t *testing.T) {
 				t.Errorf("wire bytes %v peak rss %v", res.WireBytes, res.PeakRSS)
 			}
 		})
+	}
+}
+
+// TestOutageMeasuresBacklogAndCatchUp pauses the link for a short outage
+// on the embedded store and checks the backlog and catch-up figures.
+func TestOutageMeasuresBacklogAndCatchUp(t *testing.T) {
+	const rate, outage = 500, 2 * time.Second
+	var progress strings.Builder
+	res, err := Run(context.Background(), Options{Store: "embedded", Rate: rate, Outage: outage,
+		Records: 7, Size: 100, Dir: t.TempDir(), Progress: &progress})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The source's backlog count is an upper bound: it counts from the
+	// lowest shard's shipped cursor, so a few records more are fine.
+	const want = rate * 2
+	if res.Records != want || res.BacklogRecords < want || res.BacklogRecords > want+want/10 {
+		t.Errorf("records %d, backlog %d; want %d each", res.Records, res.BacklogRecords, want)
+	}
+	if res.CatchUpRate <= 0 || res.CatchUpRatio <= 0 || res.OutageWriteRate <= 0 {
+		t.Errorf("a rate is missing: %+v", res)
+	}
+	if res.OutageSeconds < outage.Seconds() {
+		t.Errorf("the link was paused for %.2fs, less than the outage", res.OutageSeconds)
+	}
+	if res.BacklogPeakRSS <= 0 || res.PeakRSS < res.BacklogPeakRSS {
+		t.Errorf("backlog rss %d, peak rss %d", res.BacklogPeakRSS, res.PeakRSS)
+	}
+	if res.Baseline.JetStream <= 0 || res.Baseline.Store <= 0 {
+		t.Errorf("a baseline is missing: %+v", res.Baseline)
+	}
+	if strings.Contains(progress.String(), "warning") {
+		t.Errorf("warning on the embedded store:\n%s", progress.String())
+	}
+	if s := res.String(); !strings.Contains(s, "catch-up") || !strings.Contains(s, "backlog") {
+		t.Errorf("the human form leaves out the outage:\n%s", s)
+	}
+}
+
+// TestOutageNeedsRate checks that an outage without a write rate is
+// refused before anything starts.
+func TestOutageNeedsRate(t *testing.T) {
+	_, err := Run(context.Background(), Options{Outage: time.Second, Dir: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "rate") {
+		t.Errorf("outage without a rate: err %v", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,6 +31,9 @@ const (
 
 // Run measures the link, then the baselines, and returns the figures.
 func Run(ctx context.Context, o Options) (Result, error) {
+	if err := o.check(); err != nil {
+		return Result{}, err
+	}
 	o.fill()
 	if o.Dir == "" {
 		dir, err := os.MkdirTemp("", "xdrd-bench-")
@@ -55,6 +59,10 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	defer sc.Shutdown()
 
 	fmt.Fprintln(o.Progress, "end to end ...")
+	if o.Outage > 0 && isMemory(o.Store) {
+		fmt.Fprintln(o.Progress, "warning: memory:// keeps every record in RAM, so the "+
+			"backlog's RSS counts them; use --store embedded to measure the daemon")
+	}
 	if err := endToEnd(ctx, &o, sc, &res); err != nil {
 		return res, err
 	}
@@ -78,10 +86,10 @@ func Run(ctx context.Context, o Options) (Result, error) {
 // openStore opens a store of the benchmarked kind for one region.
 func openStore(o *Options, name string, id record.RegionID) (store.Store, error) {
 	clock := record.NewClock(nil)
-	switch o.Store {
-	case "memory://", "memory":
+	switch {
+	case isMemory(o.Store):
 		return memory.New(id, clock), nil
-	case "embedded", "embedded://":
+	case o.Store == "embedded", o.Store == "embedded://":
 		return embedded.Open(filepath.Join(o.Dir, name, "store"), id, clock)
 	}
 	if isRedis(o.Store) {
@@ -90,6 +98,8 @@ func openStore(o *Options, name string, id record.RegionID) (store.Store, error)
 	return nil, fmt.Errorf("bench store %q: want memory://, embedded or redis://host:port[/db]",
 		redactedStore(o.Store))
 }
+
+func isMemory(st string) bool { return st == "memory://" || st == "memory" }
 
 func endToEnd(ctx context.Context, o *Options, sc *transport.Supercluster, res *Result) error {
 	topo, err := topology.Parse("bench", fmt.Appendf(nil, `regions:
@@ -113,7 +123,7 @@ namespaces:
 		// At full speed the records wait in the source's change log before
 		// its daemon starts, so the figure is the replication pipeline's,
 		// not how fast this process can write into the store.
-		if err := write(ctx, srcStore, o, bins); err != nil {
+		if err := write(ctx, srcStore, o, bins, nil); err != nil {
 			_ = srcStore.Close()
 			return err
 		}
@@ -146,20 +156,33 @@ namespaces:
 		}
 	}
 
+	if o.Outage > 0 {
+		if err := outage(ctx, o, src.d, dst.d, srcStore, bins, rec, res); err != nil {
+			return err
+		}
+		res.WireBytes, err = wireBytes(ctx, o, sc.URL(source))
+		return err
+	}
+
 	began := time.Now()
 	if o.Rate > 0 {
-		if err := write(ctx, srcStore, o, bins); err != nil {
+		if err := write(ctx, srcStore, o, bins, nil); err != nil {
 			return err
 		}
 	}
-	if err := waitApplied(ctx, rec, int64(o.Records)); err != nil {
+	if err := waitApplied(ctx, rec, int64(o.Records), 10*time.Minute); err != nil {
 		return err
 	}
 	res.Seconds = time.Since(began).Seconds()
 	res.RecordsPerSecond = float64(o.Records) / res.Seconds
 	q := rec.quantiles(0.5, 0.99, 0.999)
 	res.LatencyMS = Latencies{P50: q[0], P99: q[1], P999: q[2]}
-	res.WireBytes, err = wireBytes(ctx, sc.URL(source), o.Records)
+	if o.MemProfile != nil {
+		if err := writeHeapProfile(o.MemProfile); err != nil {
+			return err
+		}
+	}
+	res.WireBytes, err = wireBytes(ctx, o, sc.URL(source))
 	return err
 }
 
@@ -236,15 +259,17 @@ func waitCurrent(ctx context.Context, d *region.Daemon) error {
 	})
 }
 
-func waitApplied(ctx context.Context, rec *recorder, n int64) error {
-	return poll(ctx, 10*time.Minute, "every record to be applied", func() bool {
+func waitApplied(ctx context.Context, rec *recorder, n int64, timeout time.Duration) error {
+	return poll(ctx, timeout, "every record to be applied", func() bool {
 		return rec.applied.Load() >= n
 	})
 }
 
-// write puts o.Records distinct keys into the source, at o.Rate when set.
-// Many writers share the store's disk syncs, as a region's clients would.
-func write(ctx context.Context, st store.Store, o *Options, bins []byte) error {
+// write puts o.Records distinct keys into the source, at o.Rate when set,
+// counting them in written when it is not nil. Many writers share the
+// store's disk syncs, as a region's clients would.
+func write(ctx context.Context, st store.Store, o *Options, bins []byte,
+	written *atomic.Int64) error {
 	errs := make(chan error, writers)
 	var wg sync.WaitGroup
 	began := time.Now()
@@ -261,6 +286,9 @@ func write(ctx context.Context, st store.Store, o *Options, bins []byte) error {
 				if _, err := st.Put(ctx, namespace, "s", key, bins, 0); err != nil {
 					errs <- err
 					return
+				}
+				if written != nil {
+					written.Add(1)
 				}
 			}
 		})

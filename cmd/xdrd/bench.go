@@ -25,13 +25,40 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 		"or redis://host:port[/db], which puts the source in database db (default 0), "+
 		"the destination in db+1 and the raw baseline in db+2, and empties all three "+
 		"with FLUSHDB first")
-	fs.IntVar(&o.Records, "records", 200000, "records to replicate")
+	fs.IntVar(&o.Records, "records", 200000, "records to replicate (ignored with --outage)")
 	fs.IntVar(&o.Size, "size", 300, "bytes of bins per record")
 	fs.IntVar(&o.Rate, "rate", 0, "records per second to write (default: as fast as possible)")
+	fs.DurationVar(&o.Outage, "outage", 0, "measure a backlog: pause the link, write at --rate "+
+		"for this long (rate × outage records), sampling RSS, then resume and time the "+
+		"catch-up (default 0: off; measure it with --store embedded)")
 	asJSON := fs.Bool("json", false, "print the result as one JSON object")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	memProfile := fs.String("memprofile", "", "write a heap profile to this file at the end "+
+		"of the outage, or without one once every record is applied")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "xdrd bench: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if o.Outage < 0 {
+		fmt.Fprintln(stderr, "xdrd bench: --outage must not be negative")
+		return 2
+	}
+	if o.Outage > 0 && o.Rate <= 0 {
+		fmt.Fprintln(stderr, "xdrd bench: --outage needs --rate R > 0: the backlog is "+
+			"written at R records a second while the link is paused")
+		return 2
+	}
+	if *memProfile != "" {
+		f, err := os.Create(*memProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "xdrd bench: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		o.MemProfile = f
 	}
 	if *profile != "" {
 		f, err := os.Create(*profile)

@@ -17,7 +17,7 @@ commands:
   run       --topology FILE --region NAME [--data-dir DIR] [--admin ADDR]
   validate  FILE
   demo      [--regions N] [--duration D] [--rate R] [--json] [--serve] [--store embedded|redis]
-  bench     [--store URL] [--records N] [--size BYTES] [--rate R] [--json]
+  bench     [--store URL] [--records N] [--size BYTES] [--rate R] [--outage D] [--json]
   status    [--admin ADDR]
   conflicts --topology FILE --region NAME [--namespace N] [--since D] [--json] [--nats URL]
   pause     --source REGION [--admin ADDR]   stop applying a link at its destination
