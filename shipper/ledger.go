@@ -5,9 +5,9 @@ import (
 	"sync"
 )
 
-// maxLedger bounds the frames a ledger remembers. Past it the oldest are
-// forgotten, and the backlog they hold is no longer counted; at 512 records
-// a frame that is a backlog of over half a billion records.
+// maxLedger bounds the entries a ledger keeps: 16 MiB. Past it the ledger
+// merges neighbouring entries (see coarsen), so a backlog of any length is
+// counted in bounded memory, to within one merged entry.
 const maxLedger = 1 << 20
 
 // ledger remembers, for the frames of one namespace that JetStream
@@ -35,8 +35,25 @@ func (l *ledger) add(seq uint64, count int) {
 	l.seqs = append(l.seqs, seq)
 	l.cum = append(l.cum, total+uint64(count))
 	if len(l.seqs) > maxLedger {
-		l.forget(1)
+		l.coarsen()
 	}
+}
+
+// coarsen halves the ledger by merging each pair of neighbouring entries
+// into one that ends at the later frame. Totals stay exact; a floor that
+// falls inside a merged entry counts all of its records as not applied,
+// so the backlog is then an upper bound, off by at most one entry.
+func (l *ledger) coarsen() {
+	n := 0
+	for i := 1; i < len(l.seqs); i += 2 {
+		l.seqs[n], l.cum[n] = l.seqs[i], l.cum[i]
+		n++
+	}
+	if last := len(l.seqs) - 1; last%2 == 0 {
+		l.seqs[n], l.cum[n] = l.seqs[last], l.cum[last]
+		n++
+	}
+	l.seqs, l.cum = l.seqs[:n], l.cum[:n]
 }
 
 // after returns the records in frames with a sequence above floor.

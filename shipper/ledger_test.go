@@ -29,3 +29,31 @@ func TestLedgerCountsRecordsAboveFloor(t *testing.T) {
 		t.Errorf("after trimming all, after(0) = %d with %d frames", got, len(l.seqs))
 	}
 }
+
+// TestLedgerStaysBoundedAndCountsEveryRecord fills the ledger past its
+// bound: it keeps at most maxLedger entries, its total stays exact, and a
+// floor inside a merged entry over-counts by at most that entry.
+func TestLedgerStaysBoundedAndCountsEveryRecord(t *testing.T) {
+	var l ledger
+	const frames = maxLedger + maxLedger/2
+	for seq := uint64(1); seq <= frames; seq++ {
+		l.add(seq, 3)
+	}
+	if len(l.seqs) > maxLedger {
+		t.Fatalf("ledger keeps %d entries, bound %d", len(l.seqs), maxLedger)
+	}
+	if got := l.after(0); got != 3*frames {
+		t.Fatalf("after(0) = %d, want every record: %d", got, 3*frames)
+	}
+	for _, floor := range []uint64{1, 1000, 777_777, frames - 1} {
+		want := 3 * (frames - floor)
+		got := l.after(floor)
+		if got < want || got > want+3*2 {
+			t.Errorf("after(%d) = %d, want %d plus at most one merged entry", floor, got, want)
+		}
+	}
+	l.trim(frames)
+	if got := l.after(0); got != 0 {
+		t.Errorf("after trimming all, after(0) = %d", got)
+	}
+}
