@@ -15,8 +15,9 @@ const usage = `usage: xdrd <command> [flags]
 
 commands:
   run       --topology FILE --region NAME [--data-dir DIR] [--admin ADDR]
+            [--raft-bind ADDR] [--raft-timeout D] [--checkpoint-interval D]
   validate  FILE
-  demo      [--regions N] [--duration D] [--rate R] [--json] [--serve] [--store embedded|redis]
+  demo      [--regions N] [--duration D] [--rate R] [--json] [--serve] [--store embedded|redis] [--ha]
   bench     [--store URL] [--records N] [--size BYTES] [--rate R] [--outage D] [--json]
   status    [--admin ADDR]
   conflicts --topology FILE --region NAME [--namespace N] [--since D] [--json] [--nats URL]
