@@ -27,7 +27,8 @@ func demoCmd(args []string, stdout, stderr io.Writer) int {
 	ha := fs.Bool("ha", false, "run each region as three daemons, a raft group sharing the "+
 		"region's store, and stop the first region's leader halfway through the load")
 	fs.BoolVar(&o.Serve, "serve", false,
-		"keep running after the load, admin APIs on 127.0.0.1:7070, 7071, ...")
+		"keep running after the load, admin APIs on 127.0.0.1:7070, 7071, ... (with --ha, "+
+			"of the first member of each region)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
