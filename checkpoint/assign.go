@@ -202,19 +202,12 @@ func (n *Node) rebalance() error {
 		return nil
 	}
 
-	data, err := encode(command{Term: n.raft.CurrentTerm(), Assign: true, Members: want})
+	index, err := n.propose(command{Term: n.raft.CurrentTerm(), Assign: true, Members: want})
 	if err != nil {
-		return err
-	}
-	apply := n.raft.Apply(data, applyEnqueueTimeout)
-	if err := apply.Error(); err != nil {
-		return fmt.Errorf("propose assignment: %w", err)
-	}
-	if err, ok := apply.Response().(error); ok && err != nil {
 		return fmt.Errorf("propose assignment: %w", err)
 	}
 	n.log.Info("shards assigned", zap.Strings("members", want),
-		zap.Strings("previous-members", have.Members), zap.Uint64("epoch", apply.Index()))
+		zap.Strings("previous-members", have.Members), zap.Uint64("epoch", index))
 	return nil
 }
 

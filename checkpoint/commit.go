@@ -112,18 +112,8 @@ func (n *Node) commit() error {
 	}
 
 	start := time.Now()
-	data, err := encodeCommand(term, batch)
+	index, err := n.propose(command{Term: term, Cursors: sortedEntries(batch)})
 	if err != nil {
-		n.restage(term, batch)
-		return err
-	}
-
-	future := n.raft.Apply(data, applyEnqueueTimeout)
-	if err := future.Error(); err != nil {
-		n.restage(term, batch)
-		return fmt.Errorf("apply checkpoints: %w", err)
-	}
-	if err, ok := future.Response().(error); ok && err != nil {
 		if errors.Is(err, ErrFenced) {
 			n.metrics.refused.WithLabelValues(reasonFenced).Add(float64(len(batch)))
 		} else {
@@ -134,8 +124,25 @@ func (n *Node) commit() error {
 
 	n.metrics.commit.Observe(time.Since(start).Seconds())
 	n.log.Debug("committed checkpoints", zap.Int("cursors", len(batch)),
-		zap.Uint64("index", future.Index()), zap.Duration("took", time.Since(start)))
+		zap.Uint64("index", index), zap.Duration("took", time.Since(start)))
 	return nil
+}
+
+// propose commits one command through raft and returns its log index, or
+// the error that raft or the state machine gave.
+func (n *Node) propose(c command) (uint64, error) {
+	data, err := encode(c)
+	if err != nil {
+		return 0, err
+	}
+	future := n.raft.Apply(data, applyEnqueueTimeout)
+	if err := future.Error(); err != nil {
+		return 0, err
+	}
+	if err, ok := future.Response().(error); ok && err != nil {
+		return future.Index(), err
+	}
+	return future.Index(), nil
 }
 
 // takeStaged empties the staging map and returns the cursors in it that
@@ -244,15 +251,7 @@ func (n *Node) establish(term uint64) error {
 		return fmt.Errorf("apply earlier terms: %w", err)
 	}
 
-	data, err := encodeCommand(term, nil)
-	if err != nil {
-		return err
-	}
-	future := n.raft.Apply(data, applyEnqueueTimeout)
-	if err := future.Error(); err != nil {
-		return fmt.Errorf("raise fence: %w", err)
-	}
-	if err, ok := future.Response().(error); ok && err != nil {
+	if _, err := n.propose(command{Term: term}); err != nil {
 		return fmt.Errorf("raise fence: %w", err)
 	}
 	return nil

@@ -45,11 +45,6 @@ type command struct {
 	Epoch   uint64   `msgpack:"epoch,omitempty"`
 }
 
-// encodeCommand turns a batch of cursors into the bytes of a log entry.
-func encodeCommand(term uint64, cursors map[Key]uint64) ([]byte, error) {
-	return encode(command{Term: term, Cursors: sortedEntries(cursors)})
-}
-
 // encode turns a command into the bytes of a log entry.
 func encode(c command) ([]byte, error) {
 	data, err := msgpack.Marshal(&c)

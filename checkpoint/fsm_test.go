@@ -11,6 +11,11 @@ import (
 	"go.uber.org/zap"
 )
 
+// encodeCommand turns a batch of cursors into the bytes of a log entry.
+func encodeCommand(term uint64, cursors map[Key]uint64) ([]byte, error) {
+	return encode(command{Term: term, Cursors: sortedEntries(cursors)})
+}
+
 // applyCommand feeds one encoded command to f as raft would.
 func applyCommand(t *testing.T, f *fsm, index, term uint64, cursors map[Key]uint64) any {
 	t.Helper()
