@@ -212,8 +212,9 @@ func storeName(url string) string {
 // Store is the region's store, for the KV API and the demo's load.
 func (d *Daemon) Store() store.Store { return d.store }
 
-// Replicating reports whether this member leads its raft group, its
-// streams exist and its shippers and appliers run.
+// Replicating reports whether this member runs the work the group's
+// assignment gives it: its streams exist, an assignment is in force and,
+// on the leader, its term is established.
 func (d *Daemon) Replicating() bool { return d.replicating.Load() }
 
 // Registry is the daemon's metrics registry.

@@ -14,7 +14,8 @@ import (
 type Status struct {
 	Region string     `json:"region"`
 	Raft   RaftStatus `json:"raft"`
-	// Replicating is true while this member runs shippers and appliers.
+	// Replicating is true while this member runs the shippers and appliers
+	// the assignment gives it (see Daemon.Replicating).
 	Replicating bool   `json:"replicating"`
 	Links       []Link `json:"links"`
 	// Outgoing are the links from this region, as the source sees them.
