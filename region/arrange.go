@@ -168,7 +168,10 @@ func (d *Daemon) restartShipper(ctx context.Context, w *workers, t *topology.Top
 	cfg.Owns = func(shard int) bool { return owned[shard] == '1' }
 	s, err := shipper.New(cfg, d.store, d.conn, d.raft, d.ship, d.log)
 	if err != nil {
+		// Recorded as running, so that the same share is not tried again
+		// every recheck: only a new share or topology can change the outcome.
 		d.log.Error("shipper not started", zap.String("namespace", ns.Name), zap.Error(err))
+		w.shipping[ns.Name] = shipping{task: doneTask(), owned: owned}
 		return
 	}
 	d.mu.Lock()
