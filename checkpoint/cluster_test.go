@@ -2,6 +2,7 @@ package checkpoint
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"maps"
 	"testing"
@@ -26,12 +27,19 @@ func newTestCluster(t *testing.T, size int) *testCluster {
 // relay; nil gives them none.
 func newRelayCluster(t *testing.T, size int, relay Relay) *testCluster {
 	t.Helper()
+	return newClusterWith(t, size, relay, nil)
+}
+
+// newClusterWith starts a group with a relay and, when tlsCfg is set,
+// raft over TLS.
+func newClusterWith(t *testing.T, size int, relay Relay, tlsCfg *tls.Config) *testCluster {
+	t.Helper()
 
 	// Listen first, so that every member knows the others' ports.
 	var addrs []string
 	var transports []*raft.NetworkTransport
 	for range size {
-		tr, err := listen("127.0.0.1:0", zap.NewNop())
+		tr, err := listen("127.0.0.1:0", tlsCfg, zap.NewNop())
 		if err != nil {
 			t.Fatal(err)
 		}

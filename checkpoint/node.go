@@ -10,6 +10,7 @@ package checkpoint
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -79,6 +80,9 @@ type Config struct {
 	// means 500ms, tuned for a LAN; members that share a busy machine need
 	// more, or they depose leaders that are only slow.
 	Timeout time.Duration
+	// TLS, when set, carries raft's connections over TLS (see LoadTLS);
+	// every member of the group must use it. Nil is plain TCP.
+	TLS *tls.Config
 	// Relay carries cursors staged on a member that does not lead to the
 	// leader. Nil keeps them staged until this member leads, which is all a
 	// group of one needs.
@@ -208,7 +212,7 @@ func Open(cfg Config) (*Node, error) {
 		return nil, err
 	}
 
-	trans, err := listen(cfg.Bind, cfg.Logger)
+	trans, err := listen(cfg.Bind, cfg.TLS, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -217,12 +221,16 @@ func Open(cfg Config) (*Node, error) {
 
 // listen starts raft's TCP transport on bind. The transport advertises
 // the address it really listens on, so port 0 resolves to a free port.
-func listen(bind string, log *zap.Logger) (*raft.NetworkTransport, error) {
-	trans, err := raft.NewTCPTransportWithConfig(bind, nil, &raft.NetworkTransportConfig{
+func listen(bind string, tlsCfg *tls.Config, log *zap.Logger) (*raft.NetworkTransport, error) {
+	c := &raft.NetworkTransportConfig{
 		Logger:  newRaftLogger(log),
 		MaxPool: transportMaxPool,
 		Timeout: transportTimeout,
-	})
+	}
+	if tlsCfg != nil {
+		return listenTLS(bind, tlsCfg, c)
+	}
+	trans, err := raft.NewTCPTransportWithConfig(bind, nil, c)
 	if err != nil {
 		return nil, fmt.Errorf("listen for raft on %s: %w", bind, err)
 	}

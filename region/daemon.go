@@ -5,6 +5,7 @@ package region
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"os"
@@ -44,6 +45,8 @@ type Config struct {
 	// RaftBind is the raft TCP address; default 127.0.0.1:0 for a group of
 	// one.
 	RaftBind string
+	// RaftTLS, when set, carries raft over mutual TLS (checkpoint.LoadTLS).
+	RaftTLS *tls.Config
 	// CheckpointInterval is the longest time shipped cursors wait to be
 	// committed through raft; default 50ms. A crash re-ships at most this
 	// much, which the destination counts as duplicates.
@@ -177,6 +180,7 @@ func (d *Daemon) openRaft() (*checkpoint.Node, error) {
 		Bind:    bind,
 		Peers:   others,
 		Relay:   transport.NewRelay(d.conn, d.region.Name),
+		TLS:     d.cfg.RaftTLS,
 		Logger:  d.log,
 
 		Registerer:     d.reg,

@@ -2,17 +2,20 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
 	"github.com/xdrd/xdrd/admin"
+	"github.com/xdrd/xdrd/checkpoint"
 	"github.com/xdrd/xdrd/region"
 	"github.com/xdrd/xdrd/topology"
 )
@@ -29,6 +32,9 @@ func runDaemon(args []string, _, stderr io.Writer) int {
 	raftBind := fs.String("raft-bind", "", "raft TCP address (default: a free loopback port)")
 	interval := fs.Duration("checkpoint-interval", 0,
 		"longest wait before shipped cursors are committed (default 50ms)")
+	tlsCert := fs.String("raft-tls-cert", "", "PEM certificate of this daemon for raft over mutual TLS")
+	tlsKey := fs.String("raft-tls-key", "", "PEM key of --raft-tls-cert")
+	tlsCA := fs.String("raft-tls-ca", "", "PEM CA that signed every member's raft certificate")
 	raftTimeout := fs.Duration("raft-timeout", 0, "raft heartbeat and election timeout: how "+
 		"long the region's daemons go without a leader before electing another (default 500ms)")
 	if err := fs.Parse(args); err != nil {
@@ -36,6 +42,12 @@ func runDaemon(args []string, _, stderr io.Writer) int {
 	}
 	if *topoPath == "" || *name == "" {
 		fmt.Fprintln(stderr, "xdrd run: --topology and --region are required")
+		return 2
+	}
+
+	tlsFiles := []string{*tlsCert, *tlsKey, *tlsCA}
+	if n := len(slices.DeleteFunc(tlsFiles, func(f string) bool { return f == "" })); n != 0 && n != 3 {
+		fmt.Fprintln(stderr, "xdrd run: --raft-tls-cert, --raft-tls-key and --raft-tls-ca go together")
 		return 2
 	}
 
@@ -47,10 +59,18 @@ func runDaemon(args []string, _, stderr io.Writer) int {
 		return 1
 	}
 
+	var raftTLS *tls.Config
+	if *tlsCert != "" {
+		if raftTLS, err = checkpoint.LoadTLS(*tlsCert, *tlsKey, *tlsCA); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+	}
+
 	d, err := region.Open(region.Config{
 		Topology: topo, Region: *name, DataDir: *dataDir, Logger: log,
 		RaftBind: *raftBind, CheckpointInterval: *interval,
-		Tuning: region.Tuning{RaftTimeout: *raftTimeout},
+		Tuning: region.Tuning{RaftTimeout: *raftTimeout}, RaftTLS: raftTLS,
 	})
 	if err != nil {
 		log.Error("open region", zap.Error(err))

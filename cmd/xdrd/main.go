@@ -16,6 +16,7 @@ const usage = `usage: xdrd <command> [flags]
 commands:
   run       --topology FILE --region NAME [--data-dir DIR] [--admin ADDR]
             [--raft-bind ADDR] [--raft-timeout D] [--checkpoint-interval D]
+            [--raft-tls-cert FILE --raft-tls-key FILE --raft-tls-ca FILE]
   validate  FILE
   demo      [--regions N] [--duration D] [--rate R] [--json] [--serve] [--store embedded|redis] [--ha]
   bench     [--store URL] [--records N] [--size BYTES] [--rate R] [--outage D] [--json]
