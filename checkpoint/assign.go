@@ -9,6 +9,8 @@ import (
 
 	"github.com/hashicorp/raft"
 	"go.uber.org/zap"
+
+	"github.com/xdrd/xdrd/internal/lograte"
 )
 
 // balanceEvery is how often the leader compares the assignment in force
@@ -162,6 +164,7 @@ func (n *Node) runBalancer() {
 
 	ticker := time.NewTicker(balanceEvery)
 	defer ticker.Stop()
+	warn := lograte.New(warnEvery)
 	for {
 		select {
 		case <-n.stopBalancer:
@@ -173,8 +176,11 @@ func (n *Node) runBalancer() {
 			continue
 		}
 		err := n.rebalance()
-		if err != nil && n.IsLeader() && !errors.Is(err, raft.ErrLeadershipTransferInProgress) {
-			n.log.Warn("assign shards", zap.Error(err))
+		if err == nil || !n.IsLeader() || errors.Is(err, raft.ErrLeadershipTransferInProgress) {
+			continue
+		}
+		if ok, held := warn.Allow(time.Now()); ok {
+			n.log.Warn("assign shards", zap.Error(err), zap.Int("suppressed", held))
 		}
 	}
 }
