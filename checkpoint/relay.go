@@ -1,6 +1,7 @@
 package checkpoint
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -56,23 +57,50 @@ type relayReply struct {
 	Error    string `msgpack:"error,omitempty"`
 }
 
+// relayWire is a relayed batch as it is first decoded: the cursors stay
+// raw until their count has been checked, because the msgpack library
+// would allocate whatever length an array header claims.
+type relayWire struct {
+	From    string             `msgpack:"from"`
+	Term    uint64             `msgpack:"term"`
+	Cursors msgpack.RawMessage `msgpack:"cursors"`
+}
+
 // decodeRelayBatch decodes a relayed batch and checks its bounds, naming
-// what is wrong.
+// what is wrong. It allocates no more than the batch's own size allows.
 func decodeRelayBatch(data []byte) (relayBatch, error) {
 	var b relayBatch
 	if len(data) > maxRelayBytes {
 		return b, fmt.Errorf("relayed batch of %d bytes exceeds %d", len(data), maxRelayBytes)
 	}
-	if err := msgpack.Unmarshal(data, &b); err != nil {
+	var w relayWire
+	if err := msgpack.Unmarshal(data, &w); err != nil {
 		return b, fmt.Errorf("decode relayed batch: %w", err)
 	}
+	b.From, b.Term = w.From, w.Term
 	if b.From == "" {
 		return b, errors.New("relayed batch: empty sender")
 	}
-	if len(b.Cursors) > maxRelayCursors {
-		return b, fmt.Errorf("relayed batch: %d cursors exceed %d", len(b.Cursors), maxRelayCursors)
+	if len(w.Cursors) == 0 {
+		return b, nil
 	}
-	for i, e := range b.Cursors {
+
+	dec := msgpack.NewDecoder(bytes.NewReader(w.Cursors))
+	n, err := dec.DecodeArrayLen()
+	if err != nil {
+		return b, fmt.Errorf("decode relayed batch: cursors: %w", err)
+	}
+	// Every cursor takes at least 4 bytes, so a count beyond that is a lie.
+	if n > maxRelayCursors || n > len(w.Cursors)/4 {
+		return b, fmt.Errorf("relayed batch: %d cursors exceed %d", n, min(maxRelayCursors,
+			len(w.Cursors)/4))
+	}
+	b.Cursors = make([]entry, max(n, 0))
+	for i := range b.Cursors {
+		e := &b.Cursors[i]
+		if err := dec.Decode(e); err != nil {
+			return b, fmt.Errorf("decode relayed batch: cursors[%d]: %w", i, err)
+		}
 		if e.Namespace == "" || len(e.Namespace) > maxNamespaceBytes {
 			return b, fmt.Errorf("relayed batch: cursors[%d]: namespace of %d bytes",
 				i, len(e.Namespace))
