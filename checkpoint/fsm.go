@@ -105,8 +105,8 @@ func (f *fsm) Apply(l *raft.Log) any {
 		return nil
 	}
 
-	var c command
-	if err := msgpack.Unmarshal(l.Data, &c); err != nil {
+	c, err := decodeCommand(l.Data)
+	if err != nil {
 		// Every replica fails on the same bytes, so skipping the entry
 		// keeps them identical.
 		f.log.Warn("skip undecodable checkpoint command",
@@ -193,8 +193,12 @@ func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 func (f *fsm) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
 
-	var st command
-	if err := msgpack.NewDecoder(rc).Decode(&st); err != nil {
+	data, err := io.ReadAll(rc)
+	if err != nil {
+		return fmt.Errorf("read checkpoint snapshot: %w", err)
+	}
+	st, err := decodeCommand(data)
+	if err != nil {
 		return fmt.Errorf("read checkpoint snapshot: %w", err)
 	}
 

@@ -1,7 +1,6 @@
 package checkpoint
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -81,26 +80,16 @@ func decodeRelayBatch(data []byte) (relayBatch, error) {
 	if b.From == "" {
 		return b, errors.New("relayed batch: empty sender")
 	}
-	if len(w.Cursors) == 0 {
-		return b, nil
-	}
-
-	dec := msgpack.NewDecoder(bytes.NewReader(w.Cursors))
-	n, err := dec.DecodeArrayLen()
+	cursors, err := decodeList[entry](w.Cursors, "cursors", minEntryBytes)
 	if err != nil {
-		return b, fmt.Errorf("decode relayed batch: cursors: %w", err)
+		return b, fmt.Errorf("decode relayed batch: %w", err)
 	}
-	// Every cursor takes at least 4 bytes, so a count beyond that is a lie.
-	if n > maxRelayCursors || n > len(w.Cursors)/4 {
-		return b, fmt.Errorf("relayed batch: %d cursors exceed %d", n, min(maxRelayCursors,
-			len(w.Cursors)/4))
+	if len(cursors) > maxRelayCursors {
+		return b, fmt.Errorf("relayed batch: %d cursors exceed %d", len(cursors), maxRelayCursors)
 	}
-	b.Cursors = make([]entry, max(n, 0))
+	b.Cursors = cursors
 	for i := range b.Cursors {
 		e := &b.Cursors[i]
-		if err := dec.Decode(e); err != nil {
-			return b, fmt.Errorf("decode relayed batch: cursors[%d]: %w", i, err)
-		}
 		if e.Namespace == "" || len(e.Namespace) > maxNamespaceBytes {
 			return b, fmt.Errorf("relayed batch: cursors[%d]: namespace of %d bytes",
 				i, len(e.Namespace))
