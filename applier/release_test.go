@@ -56,7 +56,7 @@ func TestStoppedApplierHandsBackItsMessages(t *testing.T) {
 		t.Fatalf("applier run: %v", err)
 	}
 
-	// The next applier gets them at once. The consumer's ack wait is 10s:
+	// The next applier gets them at once. The consumer's ack wait is 5s:
 	// frames still missing after 3s were not handed back.
 	next := applier.New(config(), e.store, e.conn,
 		applier.NewMetrics(prometheus.NewRegistry(), dest), zap.NewNop())

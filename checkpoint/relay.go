@@ -51,9 +51,8 @@ type relayBatch struct {
 // relayReply is the leader's answer. Error is empty when the leader took
 // the batch; Refused counts the cursors it dropped as stale.
 type relayReply struct {
-	Accepted int    `msgpack:"accepted"`
-	Refused  int    `msgpack:"refused"`
-	Error    string `msgpack:"error,omitempty"`
+	Refused int    `msgpack:"refused"`
+	Error   string `msgpack:"error,omitempty"`
 }
 
 // relayWire is a relayed batch as it is first decoded: the cursors stay
@@ -181,7 +180,6 @@ func (n *Node) takeRelayed(data []byte) relayReply {
 			reply.Refused++
 			continue
 		}
-		reply.Accepted++
 		s := n.staged[k]
 		if s.term != term {
 			s = staged{term: term}
