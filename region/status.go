@@ -16,9 +16,11 @@ type Status struct {
 	Raft   RaftStatus `json:"raft"`
 	// Replicating is true while this member runs the shippers and appliers
 	// the assignment gives it (see Daemon.Replicating).
-	Replicating bool   `json:"replicating"`
-	Links       []Link `json:"links"`
-	// Outgoing are the links from this region, as the source sees them.
+	Replicating bool `json:"replicating"`
+	// Links are the incoming links this member applies.
+	Links []Link `json:"links"`
+	// Outgoing are the links from this region, as the source sees them,
+	// counted over the shards this member ships.
 	Outgoing []Outgoing `json:"outgoing"`
 }
 
@@ -74,7 +76,8 @@ type Link struct {
 	Alert string `json:"alert"`
 }
 
-// Status reports the raft role and the state of every incoming link.
+// Status reports this member's place in the raft group, the incoming
+// links it applies and the outgoing links it ships.
 func (d *Daemon) Status() Status {
 	s := Status{
 		Region: d.region.Name,
