@@ -66,6 +66,10 @@ func outage(ctx context.Context, o *Options, src, dst *region.Daemon, srcStore s
 	if err := dst.Admin().Resume(source); err != nil {
 		return fmt.Errorf("resume the link: %w", err)
 	}
+	timed, err := startPhase(o.CPUProfile)
+	if err != nil {
+		return err
+	}
 	resumed := time.Now()
 	res.OutageSeconds = resumed.Sub(paused).Seconds()
 	fmt.Fprintf(o.Progress, "outage: link resumed after %.1fs with a backlog of %d records, "+
@@ -73,6 +77,7 @@ func outage(ctx context.Context, o *Options, src, dst *region.Daemon, srcStore s
 	stopReport := reportCatchUp(o, rec, 10*time.Second)
 	err = waitApplied(ctx, rec, int64(o.Records), catchUpTimeout(o))
 	stopReport()
+	cpu := timed.end()
 	if err != nil {
 		return err
 	}
@@ -85,6 +90,7 @@ func outage(ctx context.Context, o *Options, src, dst *region.Daemon, srcStore s
 	// from a backlog. Latency would be the backlog's age, so it is left out.
 	res.Seconds = secs
 	res.RecordsPerSecond = res.CatchUpRate
+	res.CPUMicros = perRecord(cpu, o.Records)
 	return nil
 }
 

@@ -164,15 +164,23 @@ namespaces:
 		return err
 	}
 
+	timed, err := startPhase(o.CPUProfile)
+	if err != nil {
+		return err
+	}
 	began := time.Now()
 	if o.Rate > 0 {
 		if err := write(ctx, srcStore, o, bins, nil); err != nil {
+			timed.end()
 			return err
 		}
 	}
-	if err := waitApplied(ctx, rec, int64(o.Records), 10*time.Minute); err != nil {
+	err = waitApplied(ctx, rec, int64(o.Records), 10*time.Minute)
+	cpu := timed.end()
+	if err != nil {
 		return err
 	}
+	res.CPUMicros = perRecord(cpu, o.Records)
 	res.Seconds = time.Since(began).Seconds()
 	res.RecordsPerSecond = float64(o.Records) / res.Seconds
 	q := rec.quantiles(0.5, 0.99, 0.999)
