@@ -19,12 +19,13 @@ const chunkSize = 4096
 // changeLog is one namespace's change log: the changes still held, in
 // order, in chunks, and the sequence number of the first of them.
 type changeLog struct {
+	ns string
 	mu sync.Mutex
 	// first is the Seq of the first change held, or of the next change when
 	// none is held; everything below it was trimmed. It starts at 1.
 	first store.Cursor
-	// chunks hold the changes; the first held is chunks[0][head].
-	chunks [][]store.Change
+	// chunks hold the changes; the first held is chunks[0].changes[head].
+	chunks []*logChunk
 	head   int
 	count  int
 	// changed is closed, and dropped, by the next append; Tails wait on
@@ -32,6 +33,21 @@ type changeLog struct {
 	// waiting allocate nothing for it.
 	changed chan struct{}
 }
+
+// logChunk holds up to chunkSize changes: their metadata in a pointer-free
+// slice and their bytes in an arena of their own, which goes with the
+// chunk when the log is trimmed past it.
+type logChunk struct {
+	changes []change
+	data    arena
+}
+
+type change struct {
+	meta record.Meta
+	ref  ref
+}
+
+func newChangeLog(ns string) *changeLog { return &changeLog{ns: ns, first: 1} }
 
 // log returns the change log of ns, creating it on first use.
 func (s *Store) log(ns string) *changeLog {
@@ -45,21 +61,21 @@ func (s *Store) log(ns string) *changeLog {
 	s.logsMu.Lock()
 	defer s.logsMu.Unlock()
 	if l = s.logs[ns]; l == nil {
-		l = &changeLog{first: 1}
+		l = newChangeLog(ns)
 		s.logs[ns] = l
 	}
 	return l
 }
 
-func (l *changeLog) append(v record.Version) {
+// append copies v to the end of the log.
+func (l *changeLog) append(v *record.Version) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	seq := l.first + store.Cursor(l.count)
-	if n := len(l.chunks); n == 0 || len(l.chunks[n-1]) == chunkSize {
-		l.chunks = append(l.chunks, make([]store.Change, 0, chunkSize))
+	if n := len(l.chunks); n == 0 || len(l.chunks[n-1].changes) == chunkSize {
+		l.chunks = append(l.chunks, &logChunk{changes: make([]change, 0, chunkSize)})
 	}
-	last := len(l.chunks) - 1
-	l.chunks[last] = append(l.chunks[last], store.Change{Seq: seq, Version: v})
+	c := l.chunks[len(l.chunks)-1]
+	c.changes = append(c.changes, change{meta: v.Meta, ref: c.data.add(v.Set, v.Key, v.Bins)})
 	l.count++
 	if l.changed != nil {
 		close(l.changed)
@@ -73,7 +89,8 @@ func (l *changeLog) last() store.Cursor {
 }
 
 // read returns up to limit changes from from on, or, when there are none
-// yet, a channel that is closed when one is appended.
+// yet, a channel that is closed when one is appended. The changes share
+// the log's bytes, which never change.
 func (l *changeLog) read(from store.Cursor, limit int) ([]store.Change, <-chan struct{}, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -91,12 +108,14 @@ func (l *changeLog) read(from store.Cursor, limit int) ([]store.Change, <-chan s
 	}
 	at := l.head + int(from-l.first)
 	n := min(limit, l.count-int(from-l.first))
-	out := make([]store.Change, 0, n)
-	for len(out) < n {
-		chunk := l.chunks[at/chunkSize][at%chunkSize:]
-		take := min(n-len(out), len(chunk))
-		out = append(out, chunk[:take]...)
-		at += take
+	out := make([]store.Change, n)
+	for i := range out {
+		c := l.chunks[at/chunkSize]
+		ch := &c.changes[at%chunkSize]
+		set, key, bins := c.data.get(ch.ref)
+		out[i] = store.Change{Seq: from + store.Cursor(i), Version: record.Version{
+			Namespace: l.ns, Set: set, Key: key, Meta: ch.meta, Bins: bins}}
+		at++
 	}
 	return out, nil, nil
 }
@@ -151,15 +170,12 @@ func (s *Store) Trim(ctx context.Context, ns string, upTo store.Cursor) error {
 	l.first = upTo + 1
 	l.count -= n
 	l.head += n
-	// Chunks wholly behind the head go; the dropped part of the first one
-	// left is zeroed so that its bins can be collected.
-	for len(l.chunks) > 0 && l.head >= len(l.chunks[0]) {
-		l.head -= len(l.chunks[0])
+	// Chunks wholly behind the head go, with their bytes; the first one
+	// left keeps its trimmed changes' bytes until the log moves past it.
+	for len(l.chunks) > 0 && l.head >= len(l.chunks[0].changes) {
+		l.head -= len(l.chunks[0].changes)
 		l.chunks[0] = nil
 		l.chunks = l.chunks[1:]
-	}
-	if len(l.chunks) > 0 {
-		clear(l.chunks[0][:l.head])
 	}
 	return nil
 }

@@ -11,10 +11,10 @@ import (
 // TestChangeLogAcrossChunks appends and trims across chunk boundaries and
 // reads back every change still held, in order.
 func TestChangeLogAcrossChunks(t *testing.T) {
-	l := &changeLog{first: 1}
+	l := newChangeLog("ns")
 	total := 3*chunkSize + 17
 	for i := range total {
-		l.append(record.Version{Key: string(rune('a' + i%26))})
+		l.append(&record.Version{Key: string(rune('a' + i%26))})
 	}
 	check := func(from store.Cursor, want int) {
 		t.Helper()
@@ -44,7 +44,7 @@ func TestChangeLogAcrossChunks(t *testing.T) {
 	if len(l.chunks) != 0 {
 		t.Fatalf("an empty log keeps %d chunks", len(l.chunks))
 	}
-	l.append(record.Version{Key: "z"})
+	l.append(&record.Version{Key: "z"})
 	check(store.Cursor(total)+1, 1)
 }
 

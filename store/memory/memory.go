@@ -1,12 +1,14 @@
-// Package memory is the memory:// store driver: records in maps under
-// sharded locks and one change log per namespace in a slice. It keeps
-// nothing across restarts. Tests and demos use it, and benchmarks use it to
-// measure the data path without a storage engine in the way.
+// Package memory is the memory:// store driver: records in tables under
+// sharded locks and one change log per namespace, both keeping versions'
+// bytes in arenas (see arena). It keeps nothing across restarts. Tests and
+// demos use it, and benchmarks use it to measure the data path without a
+// storage engine in the way.
 package memory
 
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"sync"
 	"sync/atomic"
 
@@ -25,6 +27,7 @@ const shardCount = 64
 type Store struct {
 	region record.RegionID
 	clock  *record.Clock
+	seed   maphash.Seed
 	shards [shardCount]shard
 
 	logsMu sync.RWMutex
@@ -37,15 +40,8 @@ type Store struct {
 
 type shard struct {
 	mu sync.RWMutex
-	// records maps namespace → (set, key) → the stored version.
-	records map[string]map[address]entry
-}
-
-type address struct{ set, key string }
-
-type entry struct {
-	v         record.Version
-	partition uint16 // kept so that Scan need not hash every key again
+	// tables maps namespace → its records in this shard.
+	tables map[string]*table
 }
 
 var _ store.Store = (*Store)(nil)
@@ -59,11 +55,12 @@ func New(region record.RegionID, clock *record.Clock) *Store {
 	s := &Store{
 		region: region,
 		clock:  clock,
+		seed:   maphash.MakeSeed(),
 		logs:   map[string]*changeLog{},
 		done:   make(chan struct{}),
 	}
 	for i := range s.shards {
-		s.shards[i].records = map[string]map[address]entry{}
+		s.shards[i].tables = map[string]*table{}
 	}
 	return s
 }
@@ -91,7 +88,7 @@ func (s *Store) write(ctx context.Context, op, ns, set, key string, bins []byte,
 		Meta: record.Meta{LUT: 1, Origin: s.region, Expiry: expiry, Tombstone: tombstone},
 	}
 	if !tombstone {
-		v.Bins = clone(bins)
+		v.Bins = bins
 	}
 	if err := v.Validate(); err != nil {
 		return record.Version{}, fmt.Errorf("%s %s/%s: %w", op, set, key, err)
@@ -103,20 +100,21 @@ func (s *Store) write(ctx context.Context, op, ns, set, key string, bins []byte,
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 
-	recs := sh.namespace(ns)
-	addr := address{set, key}
+	t := sh.table(ns, s.seed)
+	h := t.hash(set, key)
 	v.Generation = 1
-	if cur, ok := recs[addr]; ok {
-		v.Generation = cur.v.Generation + 1
+	if cur, ok := t.meta(h, set, key); ok {
+		v.Generation = cur.Generation + 1
 		// The stored LUT may come from a clock this one never saw (a
 		// version kept from before a restart), and the new write must
 		// still sort after it.
-		s.clock.Observe(cur.v.LUT)
+		s.clock.Observe(cur.LUT)
 	}
 	v.LUT = s.clock.Now()
-	recs[addr] = entry{v: v, partition: uint16(part)}
-	log.append(v)
-	return v, nil
+	i := t.put(h, &v, part)
+	log.append(&v)
+	// Hand back the stored bytes, not the caller's, which may change.
+	return t.version(i), nil
 }
 
 // Get returns the stored version; see store.Store.
@@ -127,8 +125,15 @@ func (s *Store) Get(ctx context.Context, ns, set, key string) (record.Version, b
 	sh := &s.shards[record.Partition(set, key)%shardCount]
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
-	e, ok := sh.records[ns][address{set, key}]
-	return e.v, ok, nil
+	t := sh.tables[ns]
+	if t == nil {
+		return record.Version{}, false, nil
+	}
+	i, ok := t.find(t.hash(set, key), set, key)
+	if !ok {
+		return record.Version{}, false, nil
+	}
+	return t.version(i), true, nil
 }
 
 // Apply writes the versions that win over the stored ones; see
@@ -159,20 +164,18 @@ func (s *Store) applyOne(p conflict.Policy, in *record.Version) store.Result {
 	defer sh.mu.Unlock()
 
 	s.clock.Observe(in.LUT)
-	recs := sh.namespace(in.Namespace)
-	addr := address{in.Set, in.Key}
+	t := sh.table(in.Namespace, s.seed)
+	h := t.hash(in.Set, in.Key)
 	var res store.Result
 	var stored *record.Meta
-	if cur, ok := recs[addr]; ok {
-		res.Previous, res.HadPrevious = cur.v.Meta, true
+	if cur, ok := t.meta(h, in.Set, in.Key); ok {
+		res.Previous, res.HadPrevious = cur, true
 		stored = &res.Previous
 	}
 	res.Outcome = conflict.Resolve(p, stored, in.Meta)
 	if res.Outcome == conflict.Applied {
-		v := *in
-		v.Bins = clone(in.Bins)
-		recs[addr] = entry{v: v, partition: uint16(part)}
-		log.append(v)
+		t.put(h, in, part)
+		log.append(in)
 	}
 	return res
 }
@@ -200,20 +203,13 @@ func (s *Store) check(ctx context.Context) error {
 	return nil
 }
 
-// namespace returns the shard's records of ns, creating the map on first
+// table returns the shard's records of ns, creating the table on first
 // write. The caller holds the shard's write lock.
-func (sh *shard) namespace(ns string) map[address]entry {
-	recs := sh.records[ns]
-	if recs == nil {
-		recs = map[address]entry{}
-		sh.records[ns] = recs
+func (sh *shard) table(ns string, seed maphash.Seed) *table {
+	t := sh.tables[ns]
+	if t == nil {
+		t = newTable(ns, seed)
+		sh.tables[ns] = t
 	}
-	return recs
-}
-
-func clone(b []byte) []byte {
-	if len(b) == 0 {
-		return nil
-	}
-	return append([]byte(nil), b...)
+	return t
 }

@@ -41,9 +41,13 @@ func (sh *shard) collect(ns string, want *[record.Partitions]bool,
 	dst []record.Version) []record.Version {
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
-	for _, e := range sh.records[ns] {
-		if want[e.partition] {
-			dst = append(dst, e.v)
+	t := sh.tables[ns]
+	if t == nil {
+		return dst
+	}
+	for i := range t.slots {
+		if s := &t.slots[i]; s.used && want[s.partition] {
+			dst = append(dst, t.version(int32(i)))
 		}
 	}
 	return dst
@@ -66,10 +70,13 @@ func (sh *shard) purge(ns string, before time.Time) int {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	n := 0
-	recs := sh.records[ns]
-	for addr, e := range recs {
-		if store.Purgeable(e.v.Meta, before) {
-			delete(recs, addr)
+	t := sh.tables[ns]
+	if t == nil {
+		return 0
+	}
+	for i := range t.slots {
+		if s := &t.slots[i]; s.used && store.Purgeable(s.meta, before) {
+			t.remove(t.hashOf(int32(i)), int32(i))
 			n++
 		}
 	}
