@@ -158,19 +158,33 @@ func (a *Applier) reject(ctx context.Context, msg jetstream.Msg, reason string, 
 	return nil
 }
 
+// throttle waits until the link's rate limit lets n records through,
+// charging a burst at a time: a batch may hold more records than the
+// burst, and every one of them counts.
+func (a *Applier) throttle(ctx context.Context, n int) error {
+	if a.limit == nil {
+		return nil
+	}
+	for n > 0 {
+		take := min(n, a.limit.Burst())
+		if !a.limit.AllowN(a.now(), take) {
+			a.health.mark(&a.health.throttle, a.now())
+			if err := a.limit.WaitN(ctx, take); err != nil {
+				return err
+			}
+		}
+		n -= take
+	}
+	return nil
+}
+
 // apply writes one namespace's records and counts what happened to them.
 func (a *Applier) apply(ctx context.Context, ns string, vs []record.Version) error {
 	if len(vs) == 0 {
 		return nil
 	}
-	if a.limit != nil {
-		n := min(len(vs), a.limit.Burst())
-		if !a.limit.AllowN(a.now(), n) {
-			a.health.mark(&a.health.throttle, a.now())
-			if err := a.limit.WaitN(ctx, n); err != nil {
-				return err
-			}
-		}
+	if err := a.throttle(ctx, len(vs)); err != nil {
+		return err
 	}
 	policy := a.cfg.Namespaces[ns].Policy
 	results, err := a.store.Apply(ctx, policy, vs)

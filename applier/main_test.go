@@ -18,6 +18,7 @@ import (
 	"github.com/xdrd/xdrd/frame"
 	"github.com/xdrd/xdrd/internal/testwait"
 	"github.com/xdrd/xdrd/record"
+	"github.com/xdrd/xdrd/store"
 	"github.com/xdrd/xdrd/store/memory"
 	"github.com/xdrd/xdrd/transport"
 )
@@ -123,7 +124,13 @@ func config() applier.Config {
 // start runs an applier until the test ends.
 func (e *env) start(cfg applier.Config) *applier.Applier {
 	e.t.Helper()
-	a := applier.New(cfg, e.store, e.conn, applier.NewMetrics(e.reg, dest), zap.NewNop())
+	return e.startOn(cfg, e.store)
+}
+
+// startOn runs an applier writing into st until the test ends.
+func (e *env) startOn(cfg applier.Config, st store.Store) *applier.Applier {
+	e.t.Helper()
+	a := applier.New(cfg, st, e.conn, applier.NewMetrics(e.reg, dest), zap.NewNop())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
@@ -153,6 +160,13 @@ func shardOf(key string) int {
 // returns its stream sequence.
 func (e *env) publish(ns string, shard int, recs ...record.Version) uint64 {
 	e.t.Helper()
+	seq, _ := e.publishFrame(ns, shard, recs)
+	return seq
+}
+
+// publishFrame is publish that also returns the frame's size in bytes.
+func (e *env) publishFrame(ns string, shard int, recs []record.Version) (seq uint64, size int) {
+	e.t.Helper()
 	e.sent++
 	f := frame.Frame{
 		Header: frame.Header{
@@ -172,7 +186,7 @@ func (e *env) publish(ns string, shard int, recs ...record.Version) uint64 {
 	if err != nil {
 		e.t.Fatalf("publish: %v", err)
 	}
-	return ack.Sequence
+	return ack.Sequence, len(data)
 }
 
 // waitSettled waits until the applier has acked or terminated every
@@ -180,20 +194,38 @@ func (e *env) publish(ns string, shard int, recs ...record.Version) uint64 {
 func (e *env) waitSettled(seq uint64) {
 	e.t.Helper()
 	waitFor(e.t, fmt.Sprintf("frames up to %d settled", seq), func() bool {
-		cons, err := e.js.Consumer(e.ctx, transport.StreamName(source),
-			transport.ConsumerName(dest))
-		if errors.Is(err, jetstream.ErrConsumerNotFound) {
-			return false // the applier has not made it yet
-		}
-		if err != nil {
-			e.t.Fatalf("look up consumer: %v", err)
-		}
-		info, err := cons.Info(e.ctx)
-		if err != nil {
-			e.t.Fatalf("consumer info: %v", err)
-		}
-		return info.AckFloor.Stream >= seq && info.NumAckPending == 0 && info.NumPending == 0
+		info := e.consumerInfo()
+		return info != nil && info.AckFloor.Stream >= seq && info.NumAckPending == 0 &&
+			info.NumPending == 0
 	})
+}
+
+// waitDelivered waits until the applier holds n frames unacknowledged.
+func (e *env) waitDelivered(n int) {
+	e.t.Helper()
+	waitFor(e.t, fmt.Sprintf("%d frames delivered", n), func() bool {
+		info := e.consumerInfo()
+		return info != nil && info.NumAckPending >= n
+	})
+}
+
+// consumerInfo returns the state of the link's consumer, or nil while the
+// applier has not made it yet.
+func (e *env) consumerInfo() *jetstream.ConsumerInfo {
+	e.t.Helper()
+	cons, err := e.js.Consumer(e.ctx, transport.StreamName(source),
+		transport.ConsumerName(dest))
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return nil
+	}
+	if err != nil {
+		e.t.Fatalf("look up consumer: %v", err)
+	}
+	info, err := cons.Info(e.ctx)
+	if err != nil {
+		e.t.Fatalf("consumer info: %v", err)
+	}
+	return info
 }
 
 // deadLetters returns every message of the dead-letter stream.
