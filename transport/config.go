@@ -72,7 +72,7 @@ func DefaultConfig() Config {
 		StreamMaxBytes:    8 << 30,
 		StreamMaxAge:      7 * 24 * time.Hour,
 		Replicas:          1,
-		DuplicateWindow:   2 * time.Minute,
+		DuplicateWindow:   30 * time.Second,
 		DLQMaxBytes:       1 << 30,
 		DLQMaxAge:         30 * 24 * time.Hour,
 		MaxAckPending:     1024,

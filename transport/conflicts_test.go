@@ -110,7 +110,7 @@ func TestConflictsStreamPerRegion(t *testing.T) {
 	cfg := stream.CachedInfo().Config
 	if !slices.Equal(cfg.Subjects, []string{"xdrd.conflicts.a.>"}) ||
 		cfg.Discard != jetstream.DiscardOld || cfg.Storage != jetstream.FileStorage ||
-		cfg.Duplicates != 2*time.Minute || cfg.MaxAge != ca.cfg.DLQMaxAge {
+		cfg.Duplicates != ca.cfg.DuplicateWindow || cfg.MaxAge != ca.cfg.DLQMaxAge {
 		t.Errorf("conflict stream config %+v", cfg)
 	}
 	if n := stream.CachedInfo().State.Consumers; n != 0 {
