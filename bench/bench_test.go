@@ -45,6 +45,11 @@ func TestRunMeasuresEveryFigure(t *testing.T) {
 			if res.WireBytes < 100 || res.PeakRSS <= 0 {
 				t.Errorf("wire bytes %v peak rss %v", res.WireBytes, res.PeakRSS)
 			}
+			// 3000 records cannot cross two regions in under a
+			// microsecond of CPU each, nor take a CPU-second each.
+			if res.CPUMicros < 1 || res.CPUMicros > 1e6 {
+				t.Errorf("cpu %v µs/record", res.CPUMicros)
+			}
 		})
 	}
 }
