@@ -36,7 +36,6 @@ type accepted struct {
 // batch is delivered again.
 func (a *Applier) handle(ctx context.Context, batch []jetstream.Msg) error {
 	good := make([]accepted, 0, len(batch))
-	work := make(map[string][]record.Version)
 	for _, msg := range batch {
 		acc, reason, err := a.accept(msg)
 		if err != nil {
@@ -46,12 +45,9 @@ func (a *Applier) handle(ctx context.Context, batch []jetstream.Msg) error {
 			continue
 		}
 		good = append(good, acc)
-		if acc.frame != nil {
-			work[acc.frame.Namespace] = append(work[acc.frame.Namespace], acc.records...)
-		}
 	}
 
-	for ns, vs := range work {
+	for ns, vs := range gather(good) {
 		if err := a.apply(ctx, ns, vs); err != nil {
 			a.health.mark(&a.health.applyErr, a.now())
 			// Ask for the batch again soon rather than after the ack wait:
@@ -81,6 +77,28 @@ func (a *Applier) handle(ctx context.Context, batch []jetstream.Msg) error {
 		}
 	}
 	return nil
+}
+
+// gather puts the records of a batch's frames together per namespace, each
+// namespace's in one slice of the exact size: a batch holds thousands of
+// records, and growing the slices by appending copied each several times.
+func gather(good []accepted) map[string][]record.Version {
+	sizes := make(map[string]int)
+	for _, acc := range good {
+		if acc.frame != nil {
+			sizes[acc.frame.Namespace] += len(acc.records)
+		}
+	}
+	work := make(map[string][]record.Version, len(sizes))
+	for ns, n := range sizes {
+		work[ns] = make([]record.Version, 0, n)
+	}
+	for _, acc := range good {
+		if acc.frame != nil {
+			work[acc.frame.Namespace] = append(work[acc.frame.Namespace], acc.records...)
+		}
+	}
+	return work
 }
 
 // accept decodes and checks one message. It returns the reason and an error
@@ -131,18 +149,36 @@ func (a *Applier) accept(msg jetstream.Msg) (accepted, string, error) {
 // versions coming back, and other regions' versions on a link that does not
 // forward.
 func (a *Applier) filter(f *frame.Frame) []record.Version {
-	out := f.Records[:0:0]
-	for _, v := range f.Records {
-		switch {
-		case v.Origin == a.cfg.RegionID:
-			a.metrics.skipped.WithLabelValues(f.Namespace, a.cfg.Source, "own-origin").Inc()
-		case v.Origin != a.cfg.SourceID && !a.cfg.Forward:
-			a.metrics.skipped.WithLabelValues(f.Namespace, a.cfg.Source, "not-forwarded").Inc()
-		default:
-			out = append(out, v)
+	// Most frames keep every record: they are returned as they are.
+	keep := 0
+	for i := range f.Records {
+		if a.skip(&f.Records[i]) == "" {
+			keep++
 		}
 	}
+	if keep == len(f.Records) {
+		return f.Records
+	}
+	out := make([]record.Version, 0, keep)
+	for i := range f.Records {
+		if why := a.skip(&f.Records[i]); why != "" {
+			a.metrics.skipped.WithLabelValues(f.Namespace, a.cfg.Source, why).Inc()
+			continue
+		}
+		out = append(out, f.Records[i])
+	}
 	return out
+}
+
+// skip names why a record is not applied here, or returns "" to apply it.
+func (a *Applier) skip(v *record.Version) string {
+	switch {
+	case v.Origin == a.cfg.RegionID:
+		return "own-origin"
+	case v.Origin != a.cfg.SourceID && !a.cfg.Forward:
+		return "not-forwarded"
+	}
+	return ""
 }
 
 // reject copies a bad frame to the dead-letter stream and terminates it,
