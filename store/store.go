@@ -35,7 +35,9 @@ type Result struct {
 }
 
 // Store is one region's KV cluster as xdrd sees it. Every method is safe
-// for concurrent use.
+// for concurrent use. The versions that Get, Tail and Scan hand out are
+// read-only: a store may lend its own memory rather than copy every
+// record's bins on the shipper's path, as the memory store does.
 type Store interface {
 	// Put writes bins locally: generation = stored + 1, LUT from the
 	// region's clock, origin = this region. It appends the version to the
