@@ -101,9 +101,10 @@ func (c *metaCache) forget(k []byte) {
 // empty slot). It never deletes a slot, so probe chains stay whole; a
 // forgotten key keeps its entry, marked, until the generation is reset.
 type metaGen struct {
-	index   []uint64
-	entries []metaEntry
-	keys    []byte
+	size, keyBytes int // bounds: records, and bytes of their keys
+	index          []uint64
+	entries        []metaEntry
+	keys           []byte
 }
 
 // metaEntry is a record's metadata and where its key sits in keys, in 32
@@ -125,22 +126,19 @@ const (
 )
 
 func newMetaGen(size, keyBytes int) *metaGen {
-	// Capacity is reserved up front so a generation never grows by
-	// copying; the pages are touched only as the generation fills.
-	return &metaGen{
-		index:   make([]uint64, 2*size),
-		entries: make([]metaEntry, 0, size),
-		keys:    make([]byte, 0, keyBytes),
-	}
+	return &metaGen{size: size, keyBytes: keyBytes}
 }
 
 // fits reports whether k can be added without passing the bounds.
 func (g *metaGen) fits(k []byte) bool {
-	return len(g.entries) < cap(g.entries) && len(g.keys)+len(k) <= cap(g.keys)
+	return len(g.entries) < g.size && len(g.keys)+len(k) <= g.keyBytes
 }
 
 // find returns the entry of key k, whose hash is h, or nil.
 func (g *metaGen) find(h uint64, k []byte) *metaEntry {
+	if g.index == nil {
+		return nil
+	}
 	mask := uint64(len(g.index) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
 		s := g.index[i]
@@ -161,6 +159,13 @@ func (g *metaGen) find(h uint64, k []byte) *metaEntry {
 // g must have room for it (fits). At most half the slots are ever used, so
 // a probe always ends at an empty one.
 func (g *metaGen) add(h uint64, k []byte, m record.Meta) {
+	if g.index == nil {
+		// All at once, so a generation never grows by copying, and only
+		// when first used, so an idle store's cache takes no memory.
+		g.index = make([]uint64, 2*g.size)
+		g.entries = make([]metaEntry, 0, g.size)
+		g.keys = make([]byte, 0, g.keyBytes)
+	}
 	g.entries = append(g.entries, metaEntry{keyOff: uint32(len(g.keys)), keyLen: uint16(len(k))})
 	g.entries[len(g.entries)-1].set(m)
 	g.keys = append(g.keys, k...)
