@@ -36,6 +36,10 @@ type Options struct {
 	// only: the replication window, or with an outage the catch-up, so
 	// that writing the records and the baselines do not blur it.
 	CPUProfile io.Writer
+	// Trace, when set, receives an execution trace (runtime/trace) of the
+	// timed phase, for what a profile cannot show: where the latency
+	// tail's records waited, and on what.
+	Trace io.Writer
 }
 
 // check rejects options that cannot be run.

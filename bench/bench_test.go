@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"strings"
 	"testing"
@@ -96,5 +97,24 @@ func TestOutageNeedsRate(t *testing.T) {
 	_, err := Run(context.Background(), Options{Outage: time.Second, Dir: t.TempDir()})
 	if err == nil || !strings.Contains(err.Error(), "rate") {
 		t.Errorf("outage without a rate: err %v", err)
+	}
+}
+
+// TestRunProfilesAndTracesTheTimedPhase asks for a CPU profile and an
+// execution trace and checks that both were written in their formats.
+func TestRunProfilesAndTracesTheTimedPhase(t *testing.T) {
+	var profile, tr bytes.Buffer
+	_, err := Run(context.Background(), Options{Store: "memory://", Records: 2000, Size: 100,
+		Dir: t.TempDir(), CPUProfile: &profile, Trace: &tr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A CPU profile is a gzipped protocol buffer; a trace starts with
+	// its format's "go 1.N trace" header.
+	if !bytes.HasPrefix(profile.Bytes(), []byte{0x1f, 0x8b}) {
+		t.Errorf("cpu profile: %d bytes, not gzip", profile.Len())
+	}
+	if !bytes.HasPrefix(tr.Bytes(), []byte("go 1.")) {
+		t.Errorf("trace: %d bytes, no trace header (%q)", tr.Len(), tr.Bytes()[:min(tr.Len(), 16)])
 	}
 }

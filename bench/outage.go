@@ -66,7 +66,7 @@ func outage(ctx context.Context, o *Options, src, dst *region.Daemon, srcStore s
 	if err := dst.Admin().Resume(source); err != nil {
 		return fmt.Errorf("resume the link: %w", err)
 	}
-	timed, err := startPhase(o.CPUProfile)
+	timed, err := startPhase(o.CPUProfile, o.Trace)
 	if err != nil {
 		return err
 	}

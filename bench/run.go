@@ -164,7 +164,7 @@ namespaces:
 		return err
 	}
 
-	timed, err := startPhase(o.CPUProfile)
+	timed, err := startPhase(o.CPUProfile, o.Trace)
 	if err != nil {
 		return err
 	}

@@ -35,6 +35,8 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 		"replication window, or the catch-up after --outage) to this file")
 	memProfile := fs.String("memprofile", "", "write a heap profile to this file at the end "+
 		"of the outage, or without one once every record is applied")
+	traceFile := fs.String("trace", "", "write an execution trace of the timed phase to "+
+		"this file (read it with go tool trace)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -51,23 +53,16 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 			"written at R records a second while the link is paused")
 		return 2
 	}
-	if *memProfile != "" {
-		f, err := os.Create(*memProfile)
-		if err != nil {
+	var files outputs
+	for _, out := range []struct {
+		path string
+		to   *io.Writer
+	}{{*memProfile, &o.MemProfile}, {*profile, &o.CPUProfile}, {*traceFile, &o.Trace}} {
+		if err := files.create(out.path, out.to); err != nil {
+			_ = files.close()
 			fmt.Fprintf(stderr, "xdrd bench: %v\n", err)
 			return 1
 		}
-		defer f.Close()
-		o.MemProfile = f
-	}
-	if *profile != "" {
-		f, err := os.Create(*profile)
-		if err != nil {
-			fmt.Fprintf(stderr, "xdrd bench: %v\n", err)
-			return 1
-		}
-		defer f.Close()
-		o.CPUProfile = f
 	}
 	o.Logger = newLogger(stderr, zapcore.WarnLevel)
 	o.Progress = stderr
@@ -75,6 +70,9 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	res, err := bench.Run(ctx, o)
+	if cerr := files.close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "xdrd bench: %v\n", err)
 		return 1
@@ -86,4 +84,33 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprint(stdout, res.String())
 	return 0
+}
+
+// outputs are the files that --memprofile, --cpuprofile and --trace name.
+type outputs []*os.File
+
+// create makes the file at path, when path is set, and points *to at it.
+func (o *outputs) create(path string, to *io.Writer) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	*o = append(*o, f)
+	*to = f
+	return nil
+}
+
+// close closes every file and returns the first error, so that a profile
+// cut short by a full disk says so.
+func (o outputs) close() error {
+	var first error
+	for _, f := range o {
+		if err := f.Close(); err != nil && first == nil {
+			first = fmt.Errorf("close %s: %w", f.Name(), err)
+		}
+	}
+	return first
 }
