@@ -77,6 +77,7 @@ func TestOutageMeasuresBacklogAndCatchUp(t *testing.T) {
 	if res.OutageSeconds < outage.Seconds() {
 		t.Errorf("the link was paused for %.2fs, less than the outage", res.OutageSeconds)
 	}
+	// The peak of the whole run includes the backlog's.
 	if res.BacklogPeakRSS <= 0 || res.PeakRSS < res.BacklogPeakRSS {
 		t.Errorf("backlog rss %d, peak rss %d", res.BacklogPeakRSS, res.PeakRSS)
 	}
