@@ -1,23 +1,20 @@
 package shipper
 
 import (
-	"time"
-
 	"github.com/xdrd/xdrd/frame"
 	"github.com/xdrd/xdrd/record"
 	"github.com/xdrd/xdrd/store"
 )
 
 // batch collects one shard's changes until it is full by count or bytes or
-// its linger time is up. A later write of a key replaces the earlier one in
+// the shipper's linger round ends. A later write of a key replaces the earlier one in
 // place: both come from the same change log, so the later is the newer
 // version, and shipping only it is what the destination would keep anyway.
 type batch struct {
-	first    store.Cursor
-	records  []record.Version
-	index    map[address]int // position in records
-	bytes    int
-	deadline time.Time
+	first   store.Cursor
+	records []record.Version
+	index   map[address]int // position in records
+	bytes   int
 }
 
 // address is a record's place within a namespace. A struct key, unlike a
@@ -34,10 +31,9 @@ func (b *batch) empty() bool {
 
 // add puts a change in the batch and reports whether it replaced an
 // earlier write of the same key.
-func (b *batch) add(c *store.Change, now time.Time, linger time.Duration) (coalesced bool) {
+func (b *batch) add(c *store.Change) (coalesced bool) {
 	if b.empty() {
 		b.first = c.Seq
-		b.deadline = now.Add(linger)
 	}
 	id := address{c.Set, c.Key}
 	size := frame.EncodedSize(&c.Version)
@@ -67,5 +63,4 @@ func (b *batch) reset() {
 	clear(b.index)
 	b.bytes = 0
 	b.first = 0
-	b.deadline = time.Time{}
 }

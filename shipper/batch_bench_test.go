@@ -3,7 +3,6 @@ package shipper
 import (
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/xdrd/xdrd/frame"
 	"github.com/xdrd/xdrd/record"
@@ -28,12 +27,11 @@ func BenchmarkBatch(b *testing.B) {
 	}
 	bt := newBatch()
 	buf := make([]byte, 0, 1<<20)
-	now := time.Now()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
 		for i := range changes {
-			bt.add(&changes[i], now, time.Millisecond)
+			bt.add(&changes[i])
 		}
 		f := frame.Frame{Header: frame.Header{Source: 1, Namespace: "ns", First: 1, Last: n,
 			Count: len(bt.records), SentAt: 1}, Records: bt.records}

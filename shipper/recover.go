@@ -46,7 +46,7 @@ func (r *run) recover(ctx context.Context) error {
 				return err
 			}
 		}
-		b.add(&c, now, r.cfg.Linger)
+		r.batch(shard, &c, now)
 		return nil
 	})
 	if err != nil {

@@ -40,7 +40,21 @@ type run struct {
 	scan     int          // frames sent by a recovery scan, for their message IDs
 	inflight chan pending
 	spare    chan []byte // buffers of acked frames, for the next encodes
+
+	// round is when the open linger round ends. The first change batched
+	// while every batch is empty opens one; at its end every batch that
+	// holds records ships, so no record waits longer than the linger.
+	// Zero while no batch holds records.
+	round    time.Time
+	filling  int         // batches holding records
+	caughtUp bool        // the last read of the log returned less than it asked for
+	nap      *time.Timer // for pause; made on first use
 }
+
+// pollEvery bounds how long the shipper leaves the log unread while a
+// linger round is open, so that a burst still fills frames and ships them
+// without waiting for a long linger to end.
+const pollEvery = time.Millisecond
 
 // spareBuffers bounds the encode buffers kept for reuse. A full frame is
 // a few hundred KiB, and allocating and zeroing one per frame was a tenth
@@ -101,11 +115,21 @@ func (r *run) loop(ctx, acks context.Context) error {
 			return context.Cause(acks)
 		}
 
-		changes, err := r.store.Tail(ctx, r.cfg.Namespace, r.pos+1, r.cfg.TailBatch, r.wait())
+		wait := r.wait()
+		if r.caughtUp && r.filling > 0 {
+			// What comes before the round ends ships at its end anyway, so
+			// waking for each change, as a blocking read does, would cost
+			// a wake-up, a read and a pass over the shards per record.
+			r.pause(ctx, acks, min(wait, pollEvery))
+			wait = 0
+		}
+		changes, err := r.store.Tail(ctx, r.cfg.Namespace, r.pos+1, r.cfg.TailBatch, wait)
 		switch {
 		case errors.Is(err, store.ErrTrimmed):
+			r.caughtUp = false
 			err = r.recover(ctx)
 		case err == nil:
+			r.caughtUp = len(changes) < r.cfg.TailBatch
 			err = r.take(ctx, changes)
 		}
 		if err != nil {
@@ -155,7 +179,7 @@ func (r *run) add(ctx context.Context, shard int, c *store.Change, now time.Time
 			return err
 		}
 	}
-	if b.add(c, now, r.cfg.Linger) {
+	if r.batch(shard, c, now) {
 		r.metrics.coalesced.WithLabelValues(r.cfg.Namespace).Inc()
 	}
 	if len(b.records) >= r.cfg.MaxRecords {
@@ -164,34 +188,67 @@ func (r *run) add(ctx context.Context, shard int, c *store.Change, now time.Time
 	return nil
 }
 
-// wait is how long Tail may block: until the earliest batch deadline or
-// heartbeat that falls due.
+// batch puts c in its shard's batch, opening a linger round if none is
+// open, and reports whether it replaced an earlier write of its key.
+func (r *run) batch(shard int, c *store.Change, now time.Time) (coalesced bool) {
+	b := r.batches[shard]
+	if b.empty() {
+		r.filling++
+		if r.round.IsZero() {
+			r.round = now.Add(r.cfg.Linger)
+		}
+	}
+	return b.add(c)
+}
+
+// pause waits for d, or until the run ends.
+func (r *run) pause(ctx, acks context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	if r.nap == nil {
+		r.nap = time.NewTimer(d)
+	} else {
+		r.nap.Reset(d)
+	}
+	select {
+	case <-r.nap.C:
+	case <-ctx.Done():
+		r.nap.Stop()
+	case <-acks.Done():
+		r.nap.Stop()
+	}
+}
+
+// wait is how long Tail may block: until the linger round ends or the
+// earliest heartbeat falls due.
 func (r *run) wait() time.Duration {
 	now := r.now()
 	due := now.Add(r.cfg.Heartbeat)
+	if !r.round.IsZero() && r.round.Before(due) {
+		due = r.round
+	}
 	for shard, b := range r.batches {
-		if !r.owned[shard] {
+		if !r.owned[shard] || !b.empty() {
 			continue
 		}
-		next := r.lastSent[shard].Add(r.cfg.Heartbeat)
-		if !b.empty() {
-			next = b.deadline
-		}
-		if next.Before(due) {
+		if next := r.lastSent[shard].Add(r.cfg.Heartbeat); next.Before(due) {
 			due = next
 		}
 	}
 	return max(due.Sub(now), 0)
 }
 
-// flushDue sends batches whose linger is over and heartbeats for shards
-// that sent nothing for a heartbeat interval.
+// flushDue sends every batch holding records once the linger round is
+// over, and heartbeats for shards that sent nothing for a heartbeat
+// interval.
 func (r *run) flushDue(ctx context.Context, now time.Time) error {
+	over := !r.round.IsZero() && !now.Before(r.round)
 	for shard, b := range r.batches {
 		if !r.owned[shard] {
 			continue
 		}
-		due := !b.empty() && !now.Before(b.deadline)
+		due := over && !b.empty()
 		idle := b.empty() && !now.Before(r.lastSent[shard].Add(r.cfg.Heartbeat))
 		if due || idle {
 			if err := r.flush(ctx, shard, now); err != nil {
@@ -251,7 +308,12 @@ func (r *run) publish(ctx context.Context, f *frame.Frame, id string) error {
 		return ctx.Err()
 	}
 	r.cursors[f.Shard] = store.Cursor(f.Last)
-	r.batches[f.Shard].reset()
+	if b := r.batches[f.Shard]; !b.empty() {
+		b.reset()
+		if r.filling--; r.filling == 0 {
+			r.round = time.Time{}
+		}
+	}
 	r.lastSent[f.Shard] = time.Unix(0, f.SentAt)
 	return nil
 }

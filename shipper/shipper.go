@@ -52,7 +52,7 @@ type Config struct {
 
 	MaxRecords  int           // records per frame; default 512
 	MaxBytes    int           // encoded bytes per frame; default 512 KiB
-	Linger      time.Duration // how long a partial batch waits; default 1ms
+	Linger      time.Duration // how long a linger round lasts; default 1ms
 	Heartbeat   time.Duration // an idle shard sends a heartbeat this often; default 1s
 	MaxInFlight int           // frames published but not yet acknowledged; default 256
 	TailBatch   int           // changes read per Tail call; default 4096
