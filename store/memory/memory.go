@@ -103,7 +103,9 @@ func (s *Store) write(ctx context.Context, op, ns, set, key string, bins []byte,
 	t := sh.table(ns, s.seed)
 	h := t.hash(set, key)
 	v.Generation = 1
-	if cur, ok := t.meta(h, set, key); ok {
+	at := t.locate(h, set, key)
+	if at.found() {
+		cur := t.slots[at.slot].meta
 		v.Generation = cur.Generation + 1
 		// The stored LUT may come from a clock this one never saw (a
 		// version kept from before a restart), and the new write must
@@ -111,7 +113,7 @@ func (s *Store) write(ctx context.Context, op, ns, set, key string, bins []byte,
 		s.clock.Observe(cur.LUT)
 	}
 	v.LUT = s.clock.Now()
-	i := t.put(h, &v, part)
+	i := t.put(h, at, &v, part)
 	log.append(&v)
 	// Hand back the stored bytes, not the caller's, which may change.
 	return t.version(i), nil
@@ -129,11 +131,11 @@ func (s *Store) Get(ctx context.Context, ns, set, key string) (record.Version, b
 	if t == nil {
 		return record.Version{}, false, nil
 	}
-	i, ok := t.find(t.hash(set, key), set, key)
-	if !ok {
+	at := t.locate(t.hash(set, key), set, key)
+	if !at.found() {
 		return record.Version{}, false, nil
 	}
-	return t.version(i), true, nil
+	return t.version(at.slot), true, nil
 }
 
 // Apply writes the versions that win over the stored ones; see
@@ -168,13 +170,14 @@ func (s *Store) applyOne(p conflict.Policy, in *record.Version) store.Result {
 	h := t.hash(in.Set, in.Key)
 	var res store.Result
 	var stored *record.Meta
-	if cur, ok := t.meta(h, in.Set, in.Key); ok {
-		res.Previous, res.HadPrevious = cur, true
+	at := t.locate(h, in.Set, in.Key)
+	if at.found() {
+		res.Previous, res.HadPrevious = t.slots[at.slot].meta, true
 		stored = &res.Previous
 	}
 	res.Outcome = conflict.Resolve(p, stored, in.Meta)
 	if res.Outcome == conflict.Applied {
-		t.put(h, in, part)
+		t.put(h, at, in, part)
 		log.append(in)
 	}
 	return res

@@ -54,42 +54,48 @@ func (t *table) hash(set, key string) uint64 {
 	return h.Sum64()
 }
 
-// find returns the slot of set and key, whose hash is h.
-func (t *table) find(h uint64, set, key string) (int32, bool) {
-	if i, ok := t.index[h]; ok && t.data.is(t.slots[i].ref, set, key) {
-		return i, true
+// spot is where a key stands in a table: its slot, or, for a key not
+// stored, whether another key holds its hash in the index. A write looks
+// the key up once and passes its spot on: in a large table each lookup is
+// a cache miss, and looking up again to write cost as much as the first.
+type spot struct {
+	slot  int32 // -1 for a key not stored
+	taken bool
+}
+
+func (sp spot) found() bool { return sp.slot >= 0 }
+
+// locate finds set and key, whose hash is h.
+func (t *table) locate(h uint64, set, key string) spot {
+	i, taken := t.index[h]
+	if taken && t.data.is(t.slots[i].ref, set, key) {
+		return spot{slot: i}
 	}
 	if len(t.spill) > 0 {
-		i, ok := t.spill[address{set, key}]
-		return i, ok
+		if i, ok := t.spill[address{set, key}]; ok {
+			return spot{slot: i}
+		}
 	}
-	return -1, false
+	return spot{slot: -1, taken: taken}
 }
 
-// meta returns the stored metadata of set and key, whose hash is h.
-func (t *table) meta(h uint64, set, key string) (record.Meta, bool) {
-	if i, ok := t.find(h, set, key); ok {
-		return t.slots[i].meta, true
-	}
-	return record.Meta{}, false
-}
-
-// put stores v, whose set and key hash to h, over any version stored,
-// and returns its slot.
-func (t *table) put(h uint64, v *record.Version, partition int) int32 {
+// put stores v, whose set and key hash to h and stand at sp, over any
+// version stored, and returns its slot. Nothing may change the table
+// between locating the key and putting it.
+func (t *table) put(h uint64, sp spot, v *record.Version, partition int) int32 {
 	r := t.data.add(v.Set, v.Key, v.Bins)
 	t.live += r.size()
-	if i, ok := t.find(h, v.Set, v.Key); ok {
-		s := &t.slots[i]
+	if sp.found() {
+		s := &t.slots[sp.slot]
 		t.live -= s.ref.size()
 		t.dead += s.ref.size()
 		s.meta, s.ref = v.Meta, r
 		t.compact()
-		return i
+		return sp.slot
 	}
 	i := t.alloc()
 	t.slots[i] = slot{meta: v.Meta, ref: r, partition: uint16(partition), used: true}
-	if _, taken := t.index[h]; !taken {
+	if !sp.taken {
 		t.index[h] = i
 		return i
 	}

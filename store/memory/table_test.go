@@ -19,11 +19,16 @@ func tableVersion(key string, gen record.Generation, bins []byte) *record.Versio
 // there is none.
 func mustFind(t *testing.T, tb *table, h uint64, key string) record.Version {
 	t.Helper()
-	i, ok := tb.find(h, "s", key)
-	if !ok {
+	at := tb.locate(h, "s", key)
+	if !at.found() {
 		t.Fatalf("key %q with hash %d not found", key, h)
 	}
-	return tb.version(i)
+	return tb.version(at.slot)
+}
+
+// putAt stores v under hash h wherever the table has it.
+func putAt(tb *table, h uint64, v *record.Version) int32 {
+	return tb.put(h, tb.locate(h, v.Set, v.Key), v, 0)
 }
 
 // TestTableSharedHash stores keys whose hashes are equal, as two keys'
@@ -32,30 +37,28 @@ func TestTableSharedHash(t *testing.T) {
 	tb := newTable("ns", maphash.MakeSeed())
 	const h = 7
 	for gen, key := range []string{"a", "b", "c"} {
-		tb.put(h, tableVersion(key, record.Generation(gen+1), []byte(key)), 0)
+		putAt(tb, h, tableVersion(key, record.Generation(gen+1), []byte(key)))
 	}
 	if len(tb.spill) != 2 {
 		t.Fatalf("%d keys spilled, want 2", len(tb.spill))
 	}
-	tb.put(h, tableVersion("b", 9, []byte("b2")), 0)
+	putAt(tb, h, tableVersion("b", 9, []byte("b2")))
 	if v := mustFind(t, tb, h, "b"); v.Generation != 9 || string(v.Bins) != "b2" {
 		t.Fatalf("b is generation %d with bins %q after its rewrite", v.Generation, v.Bins)
 	}
 
-	a, _ := tb.find(h, "s", "a")
-	tb.remove(h, a)
-	if _, ok := tb.find(h, "s", "a"); ok {
+	tb.remove(h, tb.locate(h, "s", "a").slot)
+	if tb.locate(h, "s", "a").found() {
 		t.Fatal("a is found after its removal")
 	}
 	mustFind(t, tb, h, "b")
 	mustFind(t, tb, h, "c")
 
-	c, _ := tb.find(h, "s", "c")
-	tb.remove(h, c)
-	if _, ok := tb.find(h, "s", "c"); ok {
+	tb.remove(h, tb.locate(h, "s", "c").slot)
+	if tb.locate(h, "s", "c").found() {
 		t.Fatal("c is found after its removal")
 	}
-	tb.put(h, tableVersion("a", 4, []byte("a2")), 0)
+	putAt(tb, h, tableVersion("a", 4, []byte("a2")))
 	if v := mustFind(t, tb, h, "a"); string(v.Bins) != "a2" {
 		t.Fatalf("a has bins %q after it came back", v.Bins)
 	}
@@ -78,8 +81,8 @@ func TestTableCompacts(t *testing.T) {
 	rounds := 4 * compactAfter / len(bins("k1", 0)) / len(keys)
 	for round := range rounds {
 		for _, key := range keys {
-			i := tb.put(tb.hash("s", key), tableVersion(key, record.Generation(round+1),
-				bins(key, round)), 0)
+			i := putAt(tb, tb.hash("s", key), tableVersion(key, record.Generation(round+1),
+				bins(key, round)))
 			if round == 0 {
 				early = append(early, tb.version(i))
 			}
