@@ -26,7 +26,6 @@ const (
 	source      = "source"
 	destination = "destination"
 	namespace   = "bench"
-	writers     = 32
 )
 
 // Run measures the link, then the baselines, and returns the figures.
@@ -276,11 +275,29 @@ func waitApplied(ctx context.Context, rec *recorder, n int64, timeout time.Durat
 	})
 }
 
+// paceAhead is how far ahead of its time a writer at a fixed rate may
+// write a record. Sleeping until each record was due put a timer and a
+// wake-up per record on the cores the pipeline needs; with it, each writer
+// sleeps about once a millisecond and then writes what falls due by then.
+const paceAhead = time.Millisecond
+
+// writersFor is how many writers load a store. Many writers share the
+// embedded store's disk syncs and Redis's round trips, as a region's
+// clients would. A memory:// write waits on nothing, so two keep up with
+// any rate the pipeline can take, and 32 would only add goroutines that,
+// catching up after a pause, crowd the pipeline's out of the cores.
+func writersFor(st string) int {
+	if isMemory(st) {
+		return 2
+	}
+	return 32
+}
+
 // write puts o.Records distinct keys into the source, at o.Rate when set,
-// counting them in written when it is not nil. Many writers share the
-// store's disk syncs, as a region's clients would.
+// counting them in written when it is not nil.
 func write(ctx context.Context, st store.Store, o *Options, bins []byte,
 	written *atomic.Int64) error {
+	writers := writersFor(o.Store)
 	errs := make(chan error, writers)
 	var wg sync.WaitGroup
 	began := time.Now()
@@ -289,7 +306,7 @@ func write(ctx context.Context, st store.Store, o *Options, bins []byte,
 			for i := w; i < o.Records; i += writers {
 				if o.Rate > 0 {
 					due := began.Add(time.Duration(i) * time.Second / time.Duration(o.Rate))
-					if d := time.Until(due); d > 0 {
+					if d := time.Until(due); d > paceAhead {
 						time.Sleep(d) // pacing the load, not waiting for a result
 					}
 				}
