@@ -46,6 +46,16 @@ func BenchmarkDecode(b *testing.B) {
 		}
 		reportRecords(b)
 	})
+	b.Run("shared", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := DecodeShared(data, 0); err != nil {
+				b.Fatal(err)
+			}
+		}
+		reportRecords(b)
+	})
 	b.Run("into", func(b *testing.B) {
 		var f Frame
 		b.SetBytes(int64(len(data)))

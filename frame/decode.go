@@ -23,13 +23,27 @@ func Decode(data []byte, max int) (*Frame, error) {
 	return f, nil
 }
 
+// DecodeShared is Decode except that every version's bins are a slice of
+// data, not a copy: for a caller that owns data and leaves it unchanged
+// while the versions are in use, it saves allocating, zeroing and copying
+// a frame's worth of bins. Each bins is capped at its length, so appending
+// to one copies it rather than writing into data. Sets and keys are still
+// copied.
+func DecodeShared(data []byte, max int) (*Frame, error) {
+	f := new(Frame)
+	if err := decodeInto(f, data, max, true); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
 // DecodeInto is Decode into f, reusing the backing array of f.Records, so
 // an applier decoding frame after frame allocates records only when a
 // frame holds more than any before it. Versions copied out of an earlier
 // decode stay valid: strings and bins are always freshly allocated, never
 // reused. On error f is reset to an empty frame.
 func DecodeInto(f *Frame, data []byte, max int) error {
-	if err := decodeInto(f, data, max); err != nil {
+	if err := decodeInto(f, data, max, false); err != nil {
 		clear(f.Records)
 		*f = Frame{Records: f.Records[:0]}
 		return err
@@ -41,7 +55,8 @@ func DecodeInto(f *Frame, data []byte, max int) error {
 // measure its strings and bins, then to fill f from exactly-sized
 // allocations. Parsing is cheap next to allocating, and the first pass
 // refuses a broken frame before anything is allocated for its records.
-func decodeInto(f *Frame, data []byte, max int) error {
+// With share, bins are slices of data.
+func decodeInto(f *Frame, data []byte, max int, share bool) error {
 	if max <= 0 {
 		max = DefaultMaxSize
 	}
@@ -75,6 +90,9 @@ func decodeInto(f *Frame, data []byte, max int) error {
 	}
 	f.Header = h
 	r.off = start
+	if share {
+		bins = 0
+	}
 	return r.fill(f, text, bins)
 }
 
@@ -188,9 +206,10 @@ func (r *reader) measure(count int) (text, bins int) {
 }
 
 // fill reads the records measure has checked into f.Records. All keys and
-// sets share one string allocation and all bins one byte allocation, each
-// bins capped at its length so that appending to one copies it instead of
-// overwriting the next.
+// sets share one string allocation and all bins one byte allocation of
+// bins bytes, or with bins 0 stay in the frame's data; either way each
+// bins is capped at its length so that appending to one copies it instead
+// of overwriting the next.
 func (r *reader) fill(f *Frame, text, bins int) error {
 	var sb strings.Builder
 	sb.Grow(text)
@@ -217,7 +236,11 @@ func (r *reader) fill(f *Frame, text, bins int) error {
 		v.Key = intern(&sb, raw.key)
 		v.Meta = raw.meta
 		v.Bins = nil
-		if n := len(raw.bins); n > 0 {
+		switch n := len(raw.bins); {
+		case n == 0:
+		case arena == nil:
+			v.Bins = raw.bins[:n:n]
+		default:
 			v.Bins = arena[:n:n]
 			copy(v.Bins, raw.bins)
 			arena = arena[n:]

@@ -23,11 +23,18 @@ func FuzzDecode(f *testing.F) {
 
 func checkDecode(t *testing.T, data []byte) {
 	got, err := Decode(data, DefaultMaxSize)
+	shared, sharedErr := DecodeShared(data, DefaultMaxSize)
+	if (err == nil) != (sharedErr == nil) || Reason(err) != Reason(sharedErr) {
+		t.Fatalf("Decode: %v, DecodeShared: %v", err, sharedErr)
+	}
 	if err != nil {
 		if Reason(err) == "" || !strings.HasPrefix(err.Error(), "frame: ") {
 			t.Fatalf("error without a reason: %v", err)
 		}
 		return
+	}
+	if err := equalFrames(shared, got); err != nil {
+		t.Fatalf("DecodeShared: %v", err)
 	}
 	if got.Count != len(got.Records) {
 		t.Fatalf("count %d but %d records", got.Count, len(got.Records))

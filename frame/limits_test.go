@@ -86,6 +86,15 @@ func TestDecodeAllocations(t *testing.T) {
 		})
 	}
 
+	t.Run("shared", func(t *testing.T) {
+		data := encode(t, atMaxSize(t))
+		_, bytes := allocs(5, func() { _, _ = DecodeShared(data, 0) })
+		// The bins stay in data: what is left is the records and keys.
+		if ratio := bytes / float64(len(data)); ratio > 0.1 {
+			t.Errorf("DecodeShared allocated %.2fx the frame's size, want <= 0.1x", ratio)
+		}
+	})
+
 	t.Run("reused", func(t *testing.T) {
 		var f Frame
 		data := encode(t, batch(256, 300))

@@ -113,6 +113,34 @@ func TestBinsDoNotShareCapacity(t *testing.T) {
 	}
 }
 
+// TestDecodeSharedPointsIntoData checks that DecodeShared's bins are the
+// frame's own bytes, equal to what Decode copies, and capped: appending to
+// one must not write into data.
+func TestDecodeSharedPointsIntoData(t *testing.T) {
+	data := encode(t, batch(2, 4))
+	copied, err := Decode(data, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared, err := DecodeShared(data, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := equalFrames(shared, copied); err != nil {
+		t.Fatal(err)
+	}
+	first := shared.Records[0].Bins
+	at := bytes.Index(data, first)
+	if at < 0 || &data[at] != &first[0] {
+		t.Fatal("shared bins are a copy, not a slice of the frame's data")
+	}
+	before := bytes.Clone(data)
+	_ = append(first, 0xff)
+	if !bytes.Equal(data, before) {
+		t.Error("appending to shared bins wrote into the frame's data")
+	}
+}
+
 func TestMaxHeaderSize(t *testing.T) {
 	h := Header{
 		Source: 255, Namespace: strings.Repeat("n", record.MaxNameLen), Shard: 4095,
