@@ -232,13 +232,13 @@ func (a *Applier) apply(ctx context.Context, ns string, vs []record.Version) err
 
 	now := a.now().UnixNano()
 	p := a.progress(ns)
+	latency := a.metrics.latency.WithLabelValues(ns, a.cfg.Source)
 	counts := [conflict.NumOutcomes]int{}
 	for i, res := range results {
 		counts[res.Outcome]++
 		v := &vs[i]
 		if res.Outcome == conflict.Applied {
-			a.metrics.latency.WithLabelValues(ns, a.cfg.Source).
-				Observe(float64(now-int64(v.LUT)) / 1e9)
+			latency.Observe(float64(now-int64(v.LUT)) / 1e9)
 		}
 		if res.HadPrevious && res.Outcome != conflict.Duplicate &&
 			conflict.Concurrent(res.Previous, v.Meta) {
