@@ -17,8 +17,8 @@ func TestLingerRoundShipsEveryShardAtItsEnd(t *testing.T) {
 	r := e.read()
 	cfg := config(shards)
 	// Long enough that the heartbeat and the second write fit in the
-	// round on a slow machine.
-	cfg.Linger = time.Second
+	// round on a slow, busy machine; they take milliseconds on a quiet one.
+	cfg.Linger = 3 * time.Second
 	e.start(cfg)
 
 	first := keysOfShard("s", 0, shards, 1)[0]
