@@ -40,6 +40,10 @@ type Options struct {
 	// timed phase, for what a profile cannot show: where the latency
 	// tail's records waited, and on what.
 	Trace io.Writer
+	// Windows, when set, receives the latency of every 100 ms of the timed
+	// phase as CSV, which shows whether a tail is steady or comes in
+	// bursts. An outage measures a backlog, not latency, and refuses it.
+	Windows io.Writer
 }
 
 // check rejects options that cannot be run.
@@ -50,6 +54,9 @@ func (o *Options) check() error {
 	case o.Outage > 0 && o.Rate <= 0:
 		return errors.New("bench: an outage needs a write rate: --rate R > 0 records a second " +
 			"are written while the link is paused")
+	case o.Outage > 0 && o.Windows != nil:
+		return errors.New("bench: latency windows are for runs without an outage: " +
+			"the outage measures a backlog and its catch-up")
 	case o.Outage > 0 && outageRecords(o) < 1:
 		return fmt.Errorf("bench: an outage of %s at %d/s writes no record", o.Outage, o.Rate)
 	}

@@ -22,6 +22,17 @@ type recorder struct {
 	applied atomic.Int64
 	mu      sync.Mutex
 	samples []uint32
+	// at, when kept, holds when each sample's record was applied, in
+	// milliseconds from origin: what writeWindows splits a run by.
+	at     []uint32
+	keepAt bool
+	origin time.Time
+}
+
+// newRecorder returns a recorder that keeps when each record was applied
+// too if keepAt is set, for another 4 bytes a sample.
+func newRecorder(keepAt bool) *recorder {
+	return &recorder{keepAt: keepAt, origin: time.Now()}
 }
 
 func (r *recorder) add(now int64, vs []record.Version, res []store.Result) {
@@ -35,6 +46,10 @@ func (r *recorder) add(now int64, vs []record.Version, res []store.Result) {
 		if len(r.samples) < maxSamples {
 			us := max(0, (now-int64(vs[i].LUT))/1e3)
 			r.samples = append(r.samples, uint32(min(us, 1<<32-1)))
+			if r.keepAt {
+				ms := max(0, (now-r.origin.UnixNano())/1e6)
+				r.at = append(r.at, uint32(min(ms, 1<<32-1)))
+			}
 		}
 	}
 	r.mu.Unlock()

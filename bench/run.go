@@ -131,7 +131,7 @@ namespaces:
 		}
 	}
 
-	rec := &recorder{}
+	rec := newRecorder(o.Windows != nil)
 	dst, err := openRegion(ctx, o, sc, topo, destination, nil, rec)
 	if err != nil {
 		_ = srcStore.Close()
@@ -187,6 +187,11 @@ namespaces:
 	res.RecordsPerSecond = float64(o.Records) / res.Seconds
 	q := rec.quantiles(0.5, 0.99, 0.999)
 	res.LatencyMS = Latencies{P50: q[0], P99: q[1], P999: q[2]}
+	if o.Windows != nil {
+		if err := rec.writeWindows(o.Windows, began); err != nil {
+			return err
+		}
+	}
 	if o.MemProfile != nil {
 		if err := writeHeapProfile(o.MemProfile); err != nil {
 			return err

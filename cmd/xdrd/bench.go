@@ -37,6 +37,9 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 		"of the outage, or without one once every record is applied")
 	traceFile := fs.String("trace", "", "write an execution trace of the timed phase to "+
 		"this file (read it with go tool trace)")
+	windows := fs.String("windows", "", "write the replication latency of every 100 ms of "+
+		"the timed phase to this file as CSV (start_s,records,p50_ms,p99_ms,max_ms); "+
+		"not with --outage")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -48,6 +51,11 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "xdrd bench: --outage must not be negative")
 		return 2
 	}
+	if o.Outage > 0 && *windows != "" {
+		fmt.Fprintln(stderr, "xdrd bench: --windows is for runs without --outage, which "+
+			"measures a backlog, not latency")
+		return 2
+	}
 	if o.Outage > 0 && o.Rate <= 0 {
 		fmt.Fprintln(stderr, "xdrd bench: --outage needs --rate R > 0: the backlog is "+
 			"written at R records a second while the link is paused")
@@ -57,7 +65,8 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 	for _, out := range []struct {
 		path string
 		to   *io.Writer
-	}{{*memProfile, &o.MemProfile}, {*profile, &o.CPUProfile}, {*traceFile, &o.Trace}} {
+	}{{*memProfile, &o.MemProfile}, {*profile, &o.CPUProfile}, {*traceFile, &o.Trace},
+		{*windows, &o.Windows}} {
 		if err := files.create(out.path, out.to); err != nil {
 			_ = files.close()
 			fmt.Fprintf(stderr, "xdrd bench: %v\n", err)
@@ -86,7 +95,8 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// outputs are the files that --memprofile, --cpuprofile and --trace name.
+// outputs are the files that --memprofile, --cpuprofile, --trace and
+// --windows name.
 type outputs []*os.File
 
 // create makes the file at path, when path is set, and points *to at it.

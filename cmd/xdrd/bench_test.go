@@ -27,3 +27,19 @@ func TestBenchRejectsAnOutputItCannotCreate(t *testing.T) {
 		t.Errorf("cpu profile: %v, %v; want an empty file, nothing measured", info, err)
 	}
 }
+
+// TestBenchRefusesWindowsWithAnOutage checks the usage error: an outage
+// measures a backlog, so latency windows are refused before any file is
+// made.
+func TestBenchRefusesWindowsWithAnOutage(t *testing.T) {
+	windows := filepath.Join(t.TempDir(), "windows.csv")
+	var stdout, stderr bytes.Buffer
+	code := benchCmd([]string{"--rate", "100", "--outage", "1s", "--windows", windows},
+		&stdout, &stderr)
+	if code != 2 || !strings.Contains(stderr.String(), "--windows") {
+		t.Fatalf("exit %d, stderr %q; want 2 naming --windows", code, stderr.String())
+	}
+	if _, err := os.Stat(windows); !os.IsNotExist(err) {
+		t.Errorf("windows file: %v; want none made", err)
+	}
+}

@@ -20,7 +20,7 @@ commands:
   validate  FILE
   demo      [--regions N] [--duration D] [--rate R] [--json] [--serve] [--store embedded|redis] [--ha]
   bench     [--store URL] [--records N] [--size BYTES] [--rate R] [--outage D] [--json]
-            [--cpuprofile FILE] [--memprofile FILE] [--trace FILE]
+            [--cpuprofile FILE] [--memprofile FILE] [--trace FILE] [--windows FILE]
   status    [--admin ADDR]
   conflicts --topology FILE --region NAME [--namespace N] [--since D] [--json] [--nats URL]
   pause     --source REGION [--admin ADDR]   stop applying a link at its destination
