@@ -110,6 +110,12 @@ func readN(t *testing.T, cons jetstream.Consumer, n int) []string {
 	// A message whose ack timed out comes back; it counts once.
 	seen := make(map[uint64]bool)
 	eventually(t, 30*time.Second, fmt.Sprintf("read %d messages", n), func() error {
+		if len(got) >= n {
+			// Every message was read and only an ack failed: asking for
+			// none would be refused, and the message the failed ack left
+			// pending counts once should it come back.
+			return nil
+		}
 		batch, err := cons.Fetch(n-len(got), jetstream.FetchMaxWait(time.Second))
 		if err != nil {
 			return err
