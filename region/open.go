@@ -32,7 +32,12 @@ func openStore(raw, dataDir string, id record.RegionID, clock *record.Clock) (st
 	case "memory":
 		return memory.New(id, clock), nil
 	case "embedded":
-		return embedded.Open(u.Path, id, clock)
+		opts, err := embedded.ParseOptions(u.RawQuery)
+		if err != nil {
+			return nil, fmt.Errorf("store url %q: %w", raw, err)
+		}
+		opts.Clock = clock
+		return embedded.OpenOptions(u.Path, id, opts)
 	case "redis", "rediss":
 		return redis.OpenOptions(raw, id, redis.Options{Clock: clock})
 	}

@@ -1,6 +1,10 @@
 package topology_test
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/xdrd/xdrd/topology"
+)
 
 // TestProblems breaks one rule per case and checks the exact report.
 func TestProblems(t *testing.T) {
@@ -47,6 +51,17 @@ func TestProblems(t *testing.T) {
 			oneNamespace,
 			[]string{`topology.yaml: regions[0].store: malformed store URL "embedded://data": ` +
 				`want an absolute path, as in embedded:///var/lib/xdrd/store`}},
+		{"store embedded unknown option",
+			"regions: [{name: a, id: 1, store: 'embedded:///d?cache=1GiB'}]\n" + oneNamespace,
+			[]string{`topology.yaml: regions[0].store: malformed store URL ` +
+				`"embedded:///d?cache=1GiB": unknown option "cache" ` +
+				`(valid: cache-size, memtable-size)`}},
+		{"store embedded size not a size",
+			"regions: [{name: a, id: 1, store: 'embedded:///d?memtable-size=8MB'}]\n" +
+				oneNamespace,
+			[]string{`topology.yaml: regions[0].store: malformed store URL ` +
+				`"embedded:///d?memtable-size=8MB": memtable-size must be a size above 0 ` +
+				`such as 64MiB, got "8MB"`}},
 		{"store memory path", "regions: [{name: a, id: 1, store: 'memory://x/y'}]\n" +
 			oneNamespace,
 			[]string{`topology.yaml: regions[0].store: malformed store URL "memory://x/y": ` +
@@ -198,5 +213,16 @@ func TestProblems(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			wantLines(t, parseErr(t, tc.doc), tc.want...)
 		})
+	}
+}
+
+// TestEmbeddedStoreOptions accepts an embedded store URL that sizes
+// Pebble's cache and memtables.
+func TestEmbeddedStoreOptions(t *testing.T) {
+	doc := "regions: [{name: a, id: 1, " +
+		"store: 'embedded:///var/lib/xdrd/store?cache-size=96MiB&memtable-size=16MiB'}]\n" +
+		oneNamespace
+	if _, err := topology.Parse("topology.yaml", []byte(doc)); err != nil {
+		t.Fatalf("embedded store with options: %v", err)
 	}
 }

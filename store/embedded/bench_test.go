@@ -31,7 +31,7 @@ func BenchmarkApply(b *testing.B) { storetest.BenchApply(b, openBench(b)) }
 // batches and no reads, no conflict resolution, no bookkeeping. The
 // driver's records/s over this one is its efficiency.
 func BenchmarkRawPebble(b *testing.B) {
-	db, fsCloser, err := openPebble(b.TempDir())
+	db, fsCloser, err := openPebble(b.TempDir(), cacheSize, memTableSize)
 	if err != nil {
 		b.Fatal(err)
 	}

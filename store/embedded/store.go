@@ -57,13 +57,22 @@ var _ store.Store = (*Store)(nil)
 // Open opens, or creates, the store in dir for region. Local writes take
 // their LUT from clock (a clock on the wall time when clock is nil).
 func Open(dir string, region record.RegionID, clock *record.Clock) (*Store, error) {
+	return OpenOptions(dir, region, Options{Clock: clock})
+}
+
+// OpenOptions is Open with options.
+func OpenOptions(dir string, region record.RegionID, opts Options) (*Store, error) {
 	if region == 0 {
 		return nil, fmt.Errorf("open store at %s: region ID is 0", dir)
 	}
+	if err := opts.fill(); err != nil {
+		return nil, fmt.Errorf("open store at %s: %w", dir, err)
+	}
+	clock := opts.Clock
 	if clock == nil {
 		clock = record.NewClock(nil)
 	}
-	db, fsCloser, err := openPebble(dir)
+	db, fsCloser, err := openPebble(dir, opts.CacheSize, opts.MemTableSize)
 	if err != nil {
 		return nil, err
 	}
@@ -85,15 +94,15 @@ func Open(dir string, region record.RegionID, clock *record.Clock) (*Store, erro
 // the file system with Pebble's disk-health checks itself, because Pebble
 // leaks the checker's goroutine when it wraps it and then fails to open;
 // the caller closes fsCloser after the database.
-func openPebble(dir string) (db *pebble.DB, fsCloser io.Closer, err error) {
+func openPebble(dir string, cache, memTable int64) (db *pebble.DB, fsCloser io.Closer, err error) {
 	fs, fsCloser := vfs.WithDiskHealthChecks(vfs.Default, diskSlowThreshold, nil,
 		func(info vfs.DiskSlowInfo) { quietLogger{}.Errorf("%s", info) })
 	opts := &pebble.Options{
 		FS:                 fs,
 		FormatMajorVersion: pebble.FormatNewest,
 		Logger:             quietLogger{},
-		CacheSize:          cacheSize,
-		MemTableSize:       memTableSize,
+		CacheSize:          cache,
+		MemTableSize:       uint64(memTable),
 	}
 	// Conditional apply reads every record before it writes it, many of
 	// them new keys: bloom filters spare those reads most sstables.
@@ -105,18 +114,6 @@ func openPebble(dir string) (db *pebble.DB, fsCloser io.Closer, err error) {
 	}
 	return db, fsCloser, nil
 }
-
-// Sizes of Pebble's block cache and memtables. Pebble charges memtables to
-// the block cache, so the cache must be well above two memtables or it
-// caches nothing and every read of read-decide-commit goes to disk. They
-// are fixed for now: the store URL has no way to carry them yet. These
-// keep a daemon within its 256 MiB budget (DESIGN.md §9); a 128 MiB cache
-// with 16 MiB memtables made no difference to `xdrd bench --store
-// embedded` and took half the budget.
-const (
-	cacheSize    = 48 << 20
-	memTableSize = 8 << 20
-)
 
 // diskSlowThreshold is how long a write may take before Pebble's checker
 // reports the disk as slow; it is Pebble's own default.
