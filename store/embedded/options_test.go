@@ -2,6 +2,8 @@ package embedded
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -56,5 +58,39 @@ func TestOpenOptionsSizesPebble(t *testing.T) {
 	_, err = OpenOptions(t.TempDir(), 1, Options{CacheSize: 4 << 20, MemTableSize: 2 << 20})
 	if err == nil || !strings.Contains(err.Error(), "cache-size 4MiB is less than 4 memtables") {
 		t.Errorf("a cache of two memtables: err %v", err)
+	}
+}
+
+// TestOpenTunesPebble reads back the options file Pebble writes on open:
+// the sizes the store was given and the compaction shape openPebble sets
+// are what the database runs with.
+func TestOpenTunesPebble(t *testing.T) {
+	dir := t.TempDir()
+	s, err := OpenOptions(dir, 1, Options{CacheSize: 16 << 20, MemTableSize: 2 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "OPTIONS-*"))
+	if err != nil || len(files) != 1 {
+		t.Fatalf("options files %v, %v", files, err)
+	}
+	text, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, levels, _ := strings.Cut(string(text), `[Level "0"]`)
+	l0, l1, _ := strings.Cut(levels, `[Level "1"]`)
+	for _, c := range []struct{ where, in, want string }{
+		{"options", string(text), "mem_table_size=2097152\n"},
+		{"options", string(text), "l0_compaction_threshold=8\n"},
+		{"level 0", l0, "target_file_size=524288\n"},
+		{"level 1", l1, "target_file_size=1048576\n"},
+	} {
+		if !strings.Contains(c.in, c.want) {
+			t.Errorf("%s: no %q in\n%s", c.where, strings.TrimSpace(c.want), c.in)
+		}
 	}
 }
