@@ -125,9 +125,10 @@ func openPebble(dir string, cache, memTable int64) (db *pebble.DB, fsCloser io.C
 }
 
 // l0FileSize is the target size of an L0 sstable, a quarter of Pebble's
-// default; each deeper level's doubles it. l0CompactionThreshold is the
-// read amplification in L0 at which Pebble compacts it, twice its default
-// and below the twelve at which it stops writes.
+// default; each level below targets twice the one above.
+// l0CompactionThreshold is the read amplification in L0 at which Pebble
+// compacts it: twice its default, and below the twelve at which it stops
+// writes.
 const (
 	l0FileSize            = 512 << 10
 	l0CompactionThreshold = 8
