@@ -67,10 +67,15 @@ func (r *recorder) quantiles(qs ...float64) []float64 {
 		return out
 	}
 	for i, q := range qs {
-		idx := min(len(s)-1, int(q*float64(len(s))))
-		out[i] = float64(s[idx]) / 1e3
+		out[i] = quantileMS(s, q)
 	}
 	return out
+}
+
+// quantileMS returns the sample at q (0..1) of sorted, a non-empty slice
+// of microseconds, in milliseconds.
+func quantileMS(sorted []uint32, q float64) float64 {
+	return float64(sorted[min(len(sorted)-1, int(q*float64(len(sorted))))]) / 1e3
 }
 
 // timedStore is the destination's store, recording the latency of every

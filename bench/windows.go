@@ -43,9 +43,8 @@ func (r *recorder) writeWindows(w io.Writer, from time.Time) error {
 			continue
 		}
 		slices.Sort(s)
-		q := func(f float64) float64 { return float64(s[min(len(s)-1, int(f*float64(len(s))))]) / 1e3 }
 		fmt.Fprintf(b, "%.1f,%d,%.3f,%.3f,%.3f\n", float64(int64(n)*width)/1e3, len(s),
-			q(0.5), q(0.99), float64(s[len(s)-1])/1e3)
+			quantileMS(s, 0.5), quantileMS(s, 0.99), quantileMS(s, 1))
 	}
 	if err := b.Flush(); err != nil {
 		return fmt.Errorf("latency windows: %w", err)
