@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/xdrd/xdrd/internal/bytesize"
+	"github.com/xdrd/xdrd/store/embedded/sizes"
 )
 
 // Messages about URLs quote them through url.URL.Redacted, and a URL
@@ -63,7 +63,7 @@ func checkStoreURL(s string) error {
 			!strings.HasPrefix(u.Path, "/") {
 			return bad("want an absolute path, as in embedded:///var/lib/xdrd/store")
 		}
-		if err := checkEmbeddedOptions(u.Query()); err != nil {
+		if _, err := sizes.Parse(u.RawQuery); err != nil {
 			return bad(err.Error())
 		}
 	case "redis", "rediss":
@@ -91,25 +91,6 @@ func checkStoreURL(s string) error {
 	default:
 		return fmt.Errorf("unknown store scheme %s (valid: memory, embedded, redis, rediss)",
 			quote(u.Scheme))
-	}
-	return nil
-}
-
-// checkEmbeddedOptions accepts the embedded store's cache-size and
-// memtable-size, each a size such as 64MiB. The driver checks how the two
-// relate when it opens; this package does not import it, to keep Pebble
-// out of every tool that reads a topology.
-func checkEmbeddedOptions(q url.Values) error {
-	for key, vals := range q {
-		if key != "cache-size" && key != "memtable-size" {
-			return fmt.Errorf("unknown option %q (valid: cache-size, memtable-size)", key)
-		}
-		if len(vals) != 1 {
-			return fmt.Errorf("option %s given %d times", key, len(vals))
-		}
-		if n, err := bytesize.Parse(vals[0]); err != nil || n == 0 {
-			return fmt.Errorf("%s must be a size above 0 such as 64MiB, got %q", key, vals[0])
-		}
 	}
 	return nil
 }

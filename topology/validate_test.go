@@ -54,14 +54,20 @@ func TestProblems(t *testing.T) {
 		{"store embedded unknown option",
 			"regions: [{name: a, id: 1, store: 'embedded:///d?cache=1GiB'}]\n" + oneNamespace,
 			[]string{`topology.yaml: regions[0].store: malformed store URL ` +
-				`"embedded:///d?cache=1GiB": unknown option "cache" ` +
+				`"embedded:///d?cache=1GiB": unknown store option "cache" ` +
 				`(valid: cache-size, memtable-size)`}},
 		{"store embedded size not a size",
 			"regions: [{name: a, id: 1, store: 'embedded:///d?memtable-size=8MB'}]\n" +
 				oneNamespace,
 			[]string{`topology.yaml: regions[0].store: malformed store URL ` +
-				`"embedded:///d?memtable-size=8MB": memtable-size must be a size above 0 ` +
-				`such as 64MiB, got "8MB"`}},
+				`"embedded:///d?memtable-size=8MB": store option memtable-size: size "8MB": ` +
+				`want a whole number of bytes, KiB, MiB or GiB up to 1 TiB, as in 48MiB`}},
+		{"store embedded cache below four memtables",
+			"regions: [{name: a, id: 1, store: 'embedded:///d?cache-size=16MiB'}]\n" +
+				oneNamespace,
+			[]string{`topology.yaml: regions[0].store: malformed store URL ` +
+				`"embedded:///d?cache-size=16MiB": cache-size 16MiB is less than 4 memtables ` +
+				`of 8MiB: Pebble charges memtables to the cache, which would then hold no blocks`}},
 		{"store memory path", "regions: [{name: a, id: 1, store: 'memory://x/y'}]\n" +
 			oneNamespace,
 			[]string{`topology.yaml: regions[0].store: malformed store URL "memory://x/y": ` +

@@ -31,7 +31,11 @@ func BenchmarkApply(b *testing.B) { storetest.BenchApply(b, openBench(b)) }
 // batches and no reads, no conflict resolution, no bookkeeping. The
 // driver's records/s over this one is its efficiency.
 func BenchmarkRawPebble(b *testing.B) {
-	db, fsCloser, err := openPebble(b.TempDir(), cacheSize, memTableSize)
+	var o Options
+	if err := o.fill(); err != nil {
+		b.Fatal(err)
+	}
+	db, fsCloser, err := openPebble(b.TempDir(), o.CacheSize, o.MemTableSize)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,11 +1,8 @@
 package embedded
 
 import (
-	"fmt"
-	"net/url"
-
-	"github.com/xdrd/xdrd/internal/bytesize"
 	"github.com/xdrd/xdrd/record"
+	"github.com/xdrd/xdrd/store/embedded/sizes"
 )
 
 // Options tune a store; zero fields keep the defaults.
@@ -21,41 +18,14 @@ type Options struct {
 	MemTableSize int64
 }
 
-// Default sizes of Pebble's block cache and memtables. Pebble charges
-// memtables to the block cache, so the cache must be well above two
-// memtables or it caches nothing and every read of read-decide-commit
-// goes to disk. These keep a daemon within its 256 MiB budget (DESIGN.md
-// §9); a 128 MiB cache with 16 MiB memtables made no difference to `xdrd
-// bench --store embedded` and took half the budget. The store URL's
-// cache-size and memtable-size change them (ParseOptions).
-const (
-	cacheSize    = 48 << 20
-	memTableSize = 8 << 20
-	// minMemTable and maxMemTable bound a memtable: below 1 MiB Pebble
-	// flushes constantly, and it refuses 4 GiB or more.
-	minMemTable = 1 << 20
-	maxMemTable = 1 << 30
-	// memTablesPerCache is how many memtables the cache must hold at least.
-	memTablesPerCache = 4
-)
-
-// fill puts the defaults in zero fields and checks the sizes.
+// fill puts the defaults in zero fields and checks the sizes (package
+// sizes holds the defaults and the rules).
 func (o *Options) fill() error {
-	if o.CacheSize == 0 {
-		o.CacheSize = cacheSize
+	s := sizes.Sizes{Cache: o.CacheSize, MemTable: o.MemTableSize}
+	if err := s.Fill(); err != nil {
+		return err
 	}
-	if o.MemTableSize == 0 {
-		o.MemTableSize = memTableSize
-	}
-	if o.MemTableSize < minMemTable || o.MemTableSize > maxMemTable {
-		return fmt.Errorf("memtable-size %s outside %s to %s", bytesize.Format(o.MemTableSize),
-			bytesize.Format(minMemTable), bytesize.Format(maxMemTable))
-	}
-	if o.CacheSize < memTablesPerCache*o.MemTableSize {
-		return fmt.Errorf("cache-size %s is less than %d memtables of %s: Pebble charges "+
-			"memtables to the cache, which would then hold no blocks",
-			bytesize.Format(o.CacheSize), memTablesPerCache, bytesize.Format(o.MemTableSize))
-	}
+	o.CacheSize, o.MemTableSize = s.Cache, s.MemTable
 	return nil
 }
 
@@ -64,34 +34,6 @@ func (o *Options) fill() error {
 // sizes the way OpenOptions does, so a bad URL is refused before anything
 // opens.
 func ParseOptions(query string) (Options, error) {
-	var o Options
-	values, err := url.ParseQuery(query)
-	if err != nil {
-		return o, fmt.Errorf("store options %q: %w", query, err)
-	}
-	for key, vals := range values {
-		var to *int64
-		switch key {
-		case "cache-size":
-			to = &o.CacheSize
-		case "memtable-size":
-			to = &o.MemTableSize
-		default:
-			return o, fmt.Errorf("unknown store option %q (valid: cache-size, memtable-size)", key)
-		}
-		if len(vals) != 1 {
-			return o, fmt.Errorf("store option %s given %d times", key, len(vals))
-		}
-		if *to, err = bytesize.Parse(vals[0]); err != nil {
-			return o, fmt.Errorf("store option %s: %w", key, err)
-		}
-		if *to == 0 {
-			return o, fmt.Errorf("store option %s: must be more than 0", key)
-		}
-	}
-	check := o
-	if err := check.fill(); err != nil {
-		return o, err
-	}
-	return o, nil
+	s, err := sizes.Parse(query)
+	return Options{CacheSize: s.Cache, MemTableSize: s.MemTable}, err
 }
