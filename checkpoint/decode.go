@@ -22,7 +22,7 @@ type commandWire struct {
 // more than its own size allows.
 func decodeCommand(data []byte) (command, error) {
 	var w commandWire
-	if err := msgpack.Unmarshal(data, &w); err != nil {
+	if err := unmarshal(data, &w); err != nil {
 		return command{}, err
 	}
 	c := command{Term: w.Term, Assign: w.Assign, Epoch: w.Epoch}
@@ -34,6 +34,16 @@ func decodeCommand(data []byte) (command, error) {
 		return c, err
 	}
 	return c, nil
+}
+
+// unmarshal decodes data into v with a decoder of its own. The library's
+// Unmarshal borrows a pooled decoder, and a string or bin whose header
+// claims more bytes than follow grows that decoder's buffer by a MiB or
+// more each time, for good: a stream of such ten-byte inputs took a
+// process to gigabytes. A fresh decoder allocates at most about a MiB for
+// a lying header, and it is garbage once the call returns.
+func unmarshal(data []byte, v any) error {
+	return msgpack.NewDecoder(bytes.NewReader(data)).Decode(v)
 }
 
 // minEntryBytes is the least an encoded cursor entry takes: a map header

@@ -72,7 +72,7 @@ func decodeRelayBatch(data []byte) (relayBatch, error) {
 		return b, fmt.Errorf("relayed batch of %d bytes exceeds %d", len(data), maxRelayBytes)
 	}
 	var w relayWire
-	if err := msgpack.Unmarshal(data, &w); err != nil {
+	if err := unmarshal(data, &w); err != nil {
 		return b, fmt.Errorf("decode relayed batch: %w", err)
 	}
 	b.From, b.Term = w.From, w.Term
@@ -136,7 +136,7 @@ func (n *Node) relayChunk(leader string, term uint64, cursors []entry) error {
 		return fmt.Errorf("relay checkpoints to %s: %w", leader, err)
 	}
 	var reply relayReply
-	if err := msgpack.Unmarshal(answer, &reply); err != nil {
+	if err := unmarshal(answer, &reply); err != nil {
 		return fmt.Errorf("decode answer of %s: %w", leader, err)
 	}
 	if reply.Error != "" {
